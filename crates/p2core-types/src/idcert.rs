@@ -1,0 +1,470 @@
+//! ID-Cert and ID-CSR wrappers.
+//!
+//! [`IdCert`] and [`IdCsr`] keep the DER bytes they were parsed from next to
+//! the parsed structure, and remember where the signed part (the
+//! `TBSCertificate`, the `CertificationRequestInfo`) lies inside those bytes,
+//! so that signatures are always checked over the bytes that were received and
+//! never over a re-encoding. They also decode, once, what polyproto needs from
+//! the subject name (Federation ID, session ID), the Ed25519 public key and
+//! the validity period.
+//!
+//! Parsing only checks that the input is well-formed DER of the right
+//! structure (and, if the key is labelled Ed25519, that it is a valid Ed25519
+//! key). Whether a certificate is a valid polyproto ID-Cert is decided by
+//! `p2core-certs`.
+
+use std::fmt;
+use std::ops::Range;
+
+use der::asn1::ObjectIdentifier;
+use der::pem::LineEnding;
+use der::{Decode, Header, Reader, SliceReader, Tag};
+use ed25519_dalek::VerifyingKey;
+use x509_cert::Certificate;
+use x509_cert::name::Name;
+use x509_cert::request::CertReq;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+
+use crate::pdn::Pdn;
+use crate::{FederationId, SessionId, UnixTimestamp};
+
+/// The Ed25519 algorithm OID, 1.3.101.112 (RFC 8410).
+pub const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// PEM label of a certificate.
+pub const PEM_LABEL_CERTIFICATE: &str = "CERTIFICATE";
+/// PEM label of a certification request.
+pub const PEM_LABEL_CSR: &str = "CERTIFICATE REQUEST";
+
+/// Why bytes or text could not be parsed as an ID-Cert or ID-CSR.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertParseError {
+    /// The text is not valid PEM.
+    #[error("invalid PEM: {0}")]
+    Pem(der::pem::Error),
+    /// The PEM text holds no block or more than one.
+    #[error("expected exactly one PEM block, found {0}")]
+    PemBlockCount(usize),
+    /// The PEM block has the wrong label.
+    #[error("expected a PEM block labelled {expected:?}, found {found:?}")]
+    PemLabel {
+        /// The label that was expected.
+        expected: &'static str,
+        /// The label that was found.
+        found: String,
+    },
+    /// The bytes are not the DER encoding of the expected structure.
+    #[error("invalid DER: {0}")]
+    Der(der::Error),
+    /// The public key is labelled Ed25519 (1.3.101.112) but is not a usable
+    /// Ed25519 public key.
+    #[error("not a valid Ed25519 public key: {0}")]
+    NotEd25519(&'static str),
+}
+
+impl From<der::Error> for CertParseError {
+    fn from(e: der::Error) -> Self {
+        Self::Der(e)
+    }
+}
+
+impl From<der::pem::Error> for CertParseError {
+    fn from(e: der::pem::Error) -> Self {
+        Self::Pem(e)
+    }
+}
+
+/// Decodes exactly one PEM block labelled `label` into DER bytes.
+///
+/// Surrounding whitespace is ignored; explanatory text before the block
+/// (RFC 7468 §5.2) is accepted; a second block is not.
+fn pem_to_der(pem: &str, label: &'static str) -> Result<Vec<u8>, CertParseError> {
+    let pem = pem.trim();
+    let blocks = pem.matches("-----BEGIN ").count();
+    if blocks != 1 {
+        return Err(CertParseError::PemBlockCount(blocks));
+    }
+    let (found, der) = der::pem::decode_vec(pem.as_bytes())?;
+    if found != label {
+        return Err(CertParseError::PemLabel {
+            expected: label,
+            found: found.to_owned(),
+        });
+    }
+    Ok(der)
+}
+
+fn der_to_pem(label: &str, der: &[u8]) -> String {
+    // Encoding into a String cannot fail for a valid label; keep the API
+    // infallible without panicking by falling back to an empty string.
+    der::pem::encode_string(label, LineEnding::LF, der).unwrap_or_default()
+}
+
+/// The byte range of the first element inside the outer SEQUENCE of `der`
+/// (the `TBSCertificate` of a certificate, the `CertificationRequestInfo` of
+/// a request).
+fn first_inner_element(der: &[u8]) -> Result<Range<usize>, CertParseError> {
+    let mut reader = SliceReader::new(der)?;
+    let outer = Header::decode(&mut reader)?;
+    if outer.tag() != Tag::Sequence {
+        return Err(CertParseError::Der(der::Error::from(
+            der::ErrorKind::TagUnexpected {
+                expected: Some(Tag::Sequence),
+                actual: outer.tag(),
+            },
+        )));
+    }
+    let start = usize::try_from(reader.position())?;
+    let inner = reader.tlv_bytes()?;
+    Ok(start..start + inner.len())
+}
+
+/// Decodes the Ed25519 public key of `spki`: `Ok(None)` if the key is of
+/// another algorithm, an error if it says Ed25519 but is not a valid key.
+fn ed25519_key(spki: &SubjectPublicKeyInfoOwned) -> Result<Option<VerifyingKey>, CertParseError> {
+    if spki.algorithm.oid != OID_ED25519 {
+        return Ok(None);
+    }
+    if spki.algorithm.parameters.is_some() {
+        return Err(CertParseError::NotEd25519(
+            "the algorithm parameters must be absent (RFC 8410)",
+        ));
+    }
+    let bytes: &[u8; 32] = spki
+        .subject_public_key
+        .as_bytes()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(CertParseError::NotEd25519("the key is not 32 bytes"))?;
+    VerifyingKey::from_bytes(bytes)
+        .map(Some)
+        .map_err(|_| CertParseError::NotEd25519("the key is not a curve point"))
+}
+
+/// The subject's Federation ID (`UID`) and session ID (`uniqueIdentifier`),
+/// each only if present exactly once, readable and valid.
+fn subject_ids(subject: &Name) -> (Option<FederationId>, Option<SessionId>) {
+    match Pdn::parse(subject) {
+        Ok(pdn) => (
+            pdn.uid.and_then(|u| FederationId::new(u).ok()),
+            pdn.unique_identifier.and_then(|s| SessionId::new(s).ok()),
+        ),
+        Err(_) => (None, None),
+    }
+}
+
+/// An X.509 certificate as received: the DER bytes, the parsed
+/// [`Certificate`] and the location of the signed `TBSCertificate` inside the
+/// bytes.
+///
+/// ```
+/// # fn demo(pem: &str) -> Result<(), p2core_types::CertParseError> {
+/// use p2core_types::IdCert;
+/// let cert = IdCert::from_pem(pem)?;
+/// // the signature covers exactly these received bytes
+/// let signed: &[u8] = cert.tbs_der();
+/// # let _ = signed;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct IdCert {
+    der: Vec<u8>,
+    cert: Certificate,
+    tbs: Range<usize>,
+    subject_fid: Option<FederationId>,
+    session_id: Option<SessionId>,
+    public_key: Option<VerifyingKey>,
+    not_before: UnixTimestamp,
+    not_after: UnixTimestamp,
+}
+
+impl IdCert {
+    /// Parses a DER-encoded certificate (the whole input must be one certificate).
+    pub fn from_der(der: &[u8]) -> Result<Self, CertParseError> {
+        Self::from_der_vec(der.to_vec())
+    }
+
+    /// Parses a DER-encoded certificate, taking ownership of the bytes.
+    pub fn from_der_vec(der: Vec<u8>) -> Result<Self, CertParseError> {
+        let cert = Certificate::from_der(&der)?;
+        let tbs = first_inner_element(&der)?;
+        let tbs_cert = cert.tbs_certificate();
+        let public_key = ed25519_key(tbs_cert.subject_public_key_info())?;
+        let (subject_fid, session_id) = subject_ids(tbs_cert.subject());
+        let validity = tbs_cert.validity();
+        let not_before = UnixTimestamp(validity.not_before.to_unix_duration().as_secs());
+        let not_after = UnixTimestamp(validity.not_after.to_unix_duration().as_secs());
+        Ok(Self {
+            der,
+            cert,
+            tbs,
+            subject_fid,
+            session_id,
+            public_key,
+            not_before,
+            not_after,
+        })
+    }
+
+    /// Parses exactly one PEM block labelled `CERTIFICATE`.
+    pub fn from_pem(pem: &str) -> Result<Self, CertParseError> {
+        Self::from_der_vec(pem_to_der(pem, PEM_LABEL_CERTIFICATE)?)
+    }
+
+    /// The certificate as PEM (`-----BEGIN CERTIFICATE-----`, LF line endings),
+    /// made from the received bytes.
+    pub fn to_pem(&self) -> String {
+        der_to_pem(PEM_LABEL_CERTIFICATE, &self.der)
+    }
+
+    /// The received DER bytes.
+    pub fn as_der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The received `TBSCertificate` bytes (a slice of [`as_der`](Self::as_der),
+    /// never re-encoded): what the issuer's signature covers.
+    pub fn tbs_der(&self) -> &[u8] {
+        &self.der[self.tbs.clone()]
+    }
+
+    /// The signature bytes (the content of the signature BIT STRING; for
+    /// Ed25519, 64 bytes).
+    pub fn signature_bytes(&self) -> &[u8] {
+        self.cert.signature().raw_bytes()
+    }
+
+    /// The parsed certificate.
+    pub fn certificate(&self) -> &x509_cert::Certificate {
+        &self.cert
+    }
+
+    /// The subject's Federation ID, from its `UID` attribute, if present once
+    /// and a valid Federation ID.
+    pub fn subject_fid(&self) -> Option<&FederationId> {
+        self.subject_fid.as_ref()
+    }
+
+    /// The session ID, from the subject's `uniqueIdentifier` attribute, if
+    /// present once and a valid session ID.
+    pub fn session_id(&self) -> Option<&SessionId> {
+        self.session_id.as_ref()
+    }
+
+    /// The serial number if it is a positive integer below 2^64.
+    pub fn serial_u64(&self) -> Option<u64> {
+        serial_to_u64(self.cert.tbs_certificate().serial_number().as_bytes())
+    }
+
+    /// The start of the validity period.
+    pub fn not_before(&self) -> UnixTimestamp {
+        self.not_before
+    }
+
+    /// The end of the validity period (the certificate is still valid at this second).
+    pub fn not_after(&self) -> UnixTimestamp {
+        self.not_after
+    }
+
+    /// The subject's Ed25519 public key; `None` if the key is of another algorithm.
+    pub fn public_key(&self) -> Option<&VerifyingKey> {
+        self.public_key.as_ref()
+    }
+
+    /// The subject name.
+    pub fn subject(&self) -> &Name {
+        self.cert.tbs_certificate().subject()
+    }
+
+    /// The issuer name.
+    pub fn issuer(&self) -> &Name {
+        self.cert.tbs_certificate().issuer()
+    }
+}
+
+/// A positive two's-complement big-endian INTEGER below 2^64 as a `u64`.
+fn serial_to_u64(bytes: &[u8]) -> Option<u64> {
+    let (&first, _) = bytes.split_first()?;
+    if first & 0x80 != 0 {
+        return None; // negative
+    }
+    let digits = if first == 0 { &bytes[1..] } else { bytes };
+    if digits.len() > 8 {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    (value != 0).then_some(value)
+}
+
+impl fmt::Debug for IdCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdCert")
+            .field("subject", &self.subject().to_string())
+            .field("issuer", &self.issuer().to_string())
+            .field("serial", &self.cert.tbs_certificate().serial_number())
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for IdCert {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for IdCert {}
+
+/// A PKCS #10 certification request as received: the DER bytes, the parsed
+/// [`CertReq`] and the location of the signed `CertificationRequestInfo`.
+#[derive(Clone)]
+pub struct IdCsr {
+    der: Vec<u8>,
+    req: CertReq,
+    info: Range<usize>,
+    subject_fid: Option<FederationId>,
+    session_id: Option<SessionId>,
+    public_key: Option<VerifyingKey>,
+}
+
+impl IdCsr {
+    /// Parses a DER-encoded certification request.
+    pub fn from_der(der: &[u8]) -> Result<Self, CertParseError> {
+        Self::from_der_vec(der.to_vec())
+    }
+
+    /// Parses a DER-encoded certification request, taking ownership of the bytes.
+    pub fn from_der_vec(der: Vec<u8>) -> Result<Self, CertParseError> {
+        let req = CertReq::from_der(&der)?;
+        let info = first_inner_element(&der)?;
+        let public_key = ed25519_key(&req.info.public_key)?;
+        let (subject_fid, session_id) = subject_ids(&req.info.subject);
+        Ok(Self {
+            der,
+            req,
+            info,
+            subject_fid,
+            session_id,
+            public_key,
+        })
+    }
+
+    /// Parses exactly one PEM block labelled `CERTIFICATE REQUEST`.
+    pub fn from_pem(pem: &str) -> Result<Self, CertParseError> {
+        Self::from_der_vec(pem_to_der(pem, PEM_LABEL_CSR)?)
+    }
+
+    /// The request as PEM (`-----BEGIN CERTIFICATE REQUEST-----`), made from
+    /// the received bytes.
+    pub fn to_pem(&self) -> String {
+        der_to_pem(PEM_LABEL_CSR, &self.der)
+    }
+
+    /// The received DER bytes.
+    pub fn as_der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The received `CertificationRequestInfo` bytes (never re-encoded): what
+    /// the request's self-signature covers.
+    pub fn info_der(&self) -> &[u8] {
+        &self.der[self.info.clone()]
+    }
+
+    /// The signature bytes (content of the signature BIT STRING).
+    pub fn signature_bytes(&self) -> &[u8] {
+        self.req.signature.raw_bytes()
+    }
+
+    /// The parsed request.
+    pub fn request(&self) -> &CertReq {
+        &self.req
+    }
+
+    /// The requested subject name.
+    pub fn subject(&self) -> &Name {
+        &self.req.info.subject
+    }
+
+    /// The Federation ID in the subject's `UID`, if present once and valid.
+    pub fn subject_fid(&self) -> Option<&FederationId> {
+        self.subject_fid.as_ref()
+    }
+
+    /// The session ID in the subject's `uniqueIdentifier`, if present once and valid.
+    pub fn session_id(&self) -> Option<&SessionId> {
+        self.session_id.as_ref()
+    }
+
+    /// The Ed25519 public key to be certified; `None` if of another algorithm.
+    pub fn public_key(&self) -> Option<&VerifyingKey> {
+        self.public_key.as_ref()
+    }
+}
+
+impl fmt::Debug for IdCsr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdCsr")
+            .field("subject", &self.subject().to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for IdCsr {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for IdCsr {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials() {
+        assert_eq!(serial_to_u64(&[]), None);
+        assert_eq!(serial_to_u64(&[0]), None);
+        assert_eq!(serial_to_u64(&[0x80]), None);
+        assert_eq!(serial_to_u64(&[0xff, 0x01]), None);
+        assert_eq!(serial_to_u64(&[1]), Some(1));
+        assert_eq!(serial_to_u64(&[0x00, 0x80]), Some(128));
+        assert_eq!(
+            serial_to_u64(&[0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            Some(u64::MAX)
+        );
+        assert_eq!(serial_to_u64(&[1, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn pem_block_rules() {
+        assert_eq!(
+            IdCert::from_pem("nothing here").unwrap_err(),
+            CertParseError::PemBlockCount(0)
+        );
+        let two = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\
+                   -----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert_eq!(
+            IdCert::from_pem(two).unwrap_err(),
+            CertParseError::PemBlockCount(2)
+        );
+        let csr_label =
+            "-----BEGIN CERTIFICATE REQUEST-----\nMAA=\n-----END CERTIFICATE REQUEST-----\n";
+        assert!(matches!(
+            IdCert::from_pem(csr_label).unwrap_err(),
+            CertParseError::PemLabel { .. }
+        ));
+        let garbage_der = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+        assert!(matches!(
+            IdCert::from_pem(garbage_der).unwrap_err(),
+            CertParseError::Der(_)
+        ));
+        assert!(matches!(
+            IdCsr::from_der(&[0x30, 0x00]).unwrap_err(),
+            CertParseError::Der(_)
+        ));
+    }
+}

@@ -1,0 +1,109 @@
+//! The router: every route of `p2core_routes::all_routes()` bound to its handler.
+
+use std::any::Any;
+
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Response, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::Router;
+use p2core_routes::{LegacyEncoding, RouteInfo, all_routes};
+use p2core_types::ErrorCode;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::handlers::{events, federation, identity, keypackages, legacy, server};
+use crate::state::SharedState;
+use crate::storage::Store;
+
+/// Looks a route up by name in the route table.
+///
+/// # Panics
+/// If `name` is not in the table: the table is static, and the test suite
+/// checks that every name used here exists.
+fn info(name: &str) -> &'static RouteInfo {
+    all_routes()
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("route {name} is missing from p2core_routes::all_routes()"))
+}
+
+fn bind<S: Store>(
+    mut router: Router<SharedState<S>>,
+    name: &str,
+    handler: MethodRouter<SharedState<S>>,
+    legacy_handler: Option<MethodRouter<SharedState<S>>>,
+) -> Router<SharedState<S>> {
+    let info = info(name);
+    router = router.route(info.path, handler.clone());
+    for lp in info.legacy_paths {
+        let h = match (lp.encoding, &legacy_handler) {
+            (LegacyEncoding::Base64Pem, Some(l)) => l.clone(),
+            _ => handler.clone(),
+        };
+        router = router.route(lp.path, h);
+    }
+    router
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method")
+}
+
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    tracing::error!("a request handler panicked");
+    ApiError::new(ErrorCode::Internal, "internal server error").into_response()
+}
+
+/// Builds the router with all routes, JSON fallbacks, body limit, tracing and panic catching.
+pub fn router<S: Store>(state: SharedState<S>) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let mut r: Router<SharedState<S>> = Router::new();
+    r = bind(r, "register", post(identity::register::<S>), None);
+    r = bind(
+        r,
+        "session_trust",
+        post(identity::session_trust::<S>),
+        Some(post(legacy::session_trust::<S>)),
+    );
+    r = bind(
+        r,
+        "rotate_session_idcert",
+        post(identity::rotate_session_idcert::<S>),
+        Some(post(legacy::rotate_session_idcert::<S>)),
+    );
+    r = bind(r, "upload_key_packages", post(keypackages::upload_key_packages::<S>), None);
+    r = bind(
+        r,
+        "replace_last_resort_key_package",
+        put(keypackages::replace_last_resort_key_package::<S>),
+        None,
+    );
+    r = bind(r, "challenge", get(server::challenge::<S>), None);
+    r = bind(r, "rotate_server_key", put(server::rotate_server_key::<S>), None);
+    r = bind(r, "server_idcert", get(server::server_idcert::<S>), None);
+    r = bind(r, "server_public_key", get(server::server_public_key::<S>), None);
+    r = bind(r, "actor_idcerts", get(server::actor_idcerts::<S>), None);
+    r = bind(r, "update_extern_idcert", put(federation::update_extern_idcert::<S>), None);
+    r = bind(r, "delete_session", delete(identity::delete_session::<S>), None);
+    r = bind(r, "get_key_packages", get(keypackages::get_key_packages::<S>), None);
+    r = bind(r, "events", get(events::events::<S>), None);
+    r = bind(r, "session_identify", post(federation::session_identify::<S>), None);
+    let gone = info("legacy_key_user");
+    let successor = gone.gone.unwrap_or("/.p2/core/v1/session/idcert");
+    r = r.route(gone.path, post(move || legacy::gone(successor)));
+
+    r.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+

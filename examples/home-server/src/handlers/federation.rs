@@ -1,0 +1,127 @@
+//! Foreign actors: `POST /session/identify` and `PUT /session/idcert/extern`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use p2core_routes::session_identify;
+use p2core_types::{ChallengeString, ErrorCode, IdCert, UnixTimestamp};
+
+use super::{now, parse_cert};
+use crate::auth::{Auth, new_token};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, PemBody};
+use crate::federation::FederationError;
+use crate::state::SharedState;
+use crate::storage::{Caller, Store};
+
+fn federation_error(e: FederationError) -> ApiError {
+    match e {
+        FederationError::Upstream { .. } => ApiError::new(ErrorCode::UpstreamFailed, e.to_string()),
+        FederationError::BadRoot { .. } => ApiError::new(ErrorCode::UpstreamFailed, e.to_string()),
+        FederationError::Revoked | FederationError::UnknownAtHome => ApiError::unauthorized(e.to_string()),
+        FederationError::NoFederationId | FederationError::Invalid(_) => {
+            ApiError::new(ErrorCode::InvalidCertificate, e.to_string())
+        }
+    }
+}
+
+fn foreign_cert<S>(state: &SharedState<S>, pem: &str) -> ApiResult<IdCert> {
+    let cert = parse_cert(pem)?;
+    let fid = cert.subject_fid().ok_or_else(|| {
+        ApiError::new(ErrorCode::InvalidCertificate, "the ID-Cert has no Federation ID (UID) in its subject")
+    })?;
+    if cert.session_id().is_none() {
+        return Err(ApiError::new(ErrorCode::InvalidCertificate, "the ID-Cert has no session ID"));
+    }
+    if fid.domain() == &state.config.domain {
+        return Err(ApiError::bad_request(
+            "actors of this server authenticate with /session/trust, not /session/identify",
+        ));
+    }
+    Ok(cert)
+}
+
+/// `POST /session/identify`: a foreign actor proves possession of its ID-Cert's
+/// key by signing a challenge this server issued, and gets a session token.
+pub async fn session_identify<S: Store>(
+    State(state): State<SharedState<S>>,
+    JsonBody(req): JsonBody<session_identify::Request>,
+) -> ApiResult<(StatusCode, Json<session_identify::Response>)> {
+    let cert = foreign_cert(&state, &req.id_cert)?;
+    let (Some(fid), Some(session), Some(key)) = (cert.subject_fid(), cert.session_id(), cert.public_key()) else {
+        return Err(ApiError::new(ErrorCode::InvalidCertificate, "the ID-Cert is not an Ed25519 actor certificate"));
+    };
+    let now = now();
+    let challenge = &req.completed_challenge.challenge;
+    let expires = state
+        .store
+        .consume_challenge(challenge, fid.as_str(), &req.completed_challenge.signature, now)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::ChallengeUnknown, "this server did not issue that challenge, or it was used already")
+        })?;
+    let issued = ChallengeString::new(challenge.clone(), expires).map_err(ApiError::internal)?;
+    issued
+        .verify_solution(&req.completed_challenge.signature, key, now)
+        .map_err(|e| match e {
+            p2core_types::ChallengeError::Expired { .. } => ApiError::new(ErrorCode::ChallengeExpired, e.to_string()),
+            _ => ApiError::new(ErrorCode::ChallengeFailed, e.to_string()),
+        })?;
+    state
+        .federation
+        .verify_foreign_cert(&cert, UnixTimestamp::now())
+        .await
+        .map_err(federation_error)?;
+    let (token, hash) = new_token();
+    state
+        .store
+        .open_foreign_session(fid, session, &cert.to_pem(), &hash, now)
+        .await?;
+    tracing::info!(fid = %fid, "foreign actor identified");
+    Ok((StatusCode::CREATED, Json(session_identify::Response { token, payload: None })))
+}
+
+/// `PUT /session/idcert/extern`: a session tells this server its new ID-Cert.
+pub async fn update_extern_idcert<S: Store>(
+    State(state): State<SharedState<S>>,
+    auth: Auth,
+    PemBody(pem): PemBody,
+) -> ApiResult<StatusCode> {
+    match auth.0 {
+        Caller::Local(me) => {
+            // A local session's certificate is known here already; accept only that one.
+            let cert = parse_cert(&pem)?;
+            let current = parse_cert(&me.cert_pem).map_err(ApiError::internal)?;
+            if cert.as_der() != current.as_der() {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidCertificate,
+                    "this is not the session's current ID-Cert; home-server sessions rotate with POST /session/idcert",
+                ));
+            }
+            Ok(StatusCode::CREATED)
+        }
+        Caller::Foreign(me) => {
+            let cert = foreign_cert(&state, &pem)?;
+            if cert.subject_fid() != Some(&me.fid) || cert.session_id() != Some(&me.session_id) {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "the ID-Cert must belong to the actor and session of the token",
+                ));
+            }
+            match state.federation.verify_foreign_cert(&cert, now()).await {
+                Ok(()) => {
+                    state.store.update_foreign_cert(me.id, &cert.to_pem(), now()).await?;
+                    tracing::info!(fid = %me.fid, "foreign session updated its ID-Cert");
+                    Ok(StatusCode::CREATED)
+                }
+                Err(FederationError::Revoked) => {
+                    // The actor announces a revocation: the session ends here too.
+                    state.store.end_foreign_session(me.id, now()).await?;
+                    tracing::info!(fid = %me.fid, "foreign session ended by revocation notice");
+                    Ok(StatusCode::CREATED)
+                }
+                Err(e) => Err(federation_error(e)),
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Registration, session trust, ID-Cert rotation and session deletion.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use ed25519_dalek::Signer;
+use p2core_routes::{register, rotate_session_idcert, session_trust};
+use p2core_types::events::{ActorCertificateInvalidation, NewSession};
+use p2core_types::{ErrorCode, FederationId, IdCsr, SessionId, UnixTimestamp};
+use serde::Deserialize;
+
+use super::{days, now, parse_csr};
+use crate::auth::{Auth, new_token};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, QueryOrBody};
+use crate::state::SharedState;
+use crate::storage::{Caller, LocalSession, NewIdCert, PendingEvent, Store, StoreError};
+
+/// Longest accepted password, in bytes.
+const MAX_PASSWORD_LEN: usize = 1024;
+
+fn check_password(password: &str) -> ApiResult<()> {
+    if password.is_empty() {
+        return Err(ApiError::bad_request("the password must not be empty"));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(ApiError::bad_request(format!(
+            "the password is longer than {MAX_PASSWORD_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn local_fid<S>(state: &SharedState<S>, username: &str) -> ApiResult<FederationId> {
+    FederationId::from_parts(username, &state.config.domain)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidFederationId, format!("invalid username: {e}")))
+}
+
+/// `POST /register`: creates an actor with an argon2id password hash.
+pub async fn register<S: Store>(
+    State(state): State<SharedState<S>>,
+    JsonBody(req): JsonBody<register::Request>,
+) -> ApiResult<(StatusCode, Json<register::Response>)> {
+    let fid = local_fid(&state, &req.username)?;
+    check_password(&req.password)?;
+    if state.store.actor_exists(&fid).await?.is_some() {
+        return Err(ApiError::new(ErrorCode::FederationIdTaken, format!("{fid} is already registered")));
+    }
+    let st = state.clone();
+    let password = req.password;
+    let hash = tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&p2core_types::random::bytes::<16>())
+            .map_err(|e| e.to_string())?;
+        st.argon2
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let payload = req.auth_payload.as_ref().map(|v| v.to_string());
+    match state.store.create_actor(&fid, &hash, payload.as_deref(), now()).await {
+        Ok(_) => {}
+        Err(StoreError::Conflict(_)) => {
+            return Err(ApiError::new(ErrorCode::FederationIdTaken, format!("{fid} is already registered")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(fid = %fid, "registered actor");
+    Ok((StatusCode::CREATED, Json(register::Response { fid, payload: None })))
+}
+
+/// A PHC string for a password nobody has, so that unknown usernames cost the
+/// same argon2 work as known ones (no username oracle through timing).
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2nLtQjV0pd/w3cz4QI0yPp3w3xgC2bWkl2wzmi5GcTE";
+
+async fn check_credentials<S: Store>(
+    state: &SharedState<S>,
+    username: &str,
+    password: &str,
+) -> ApiResult<(i64, FederationId)> {
+    let fid = local_fid(state, username)
+        .map_err(|_| ApiError::unauthorized("unknown username or wrong password"))?;
+    check_password(password)?;
+    let actor = state.store.actor_by_local_name(fid.local_name()).await?;
+    let stored = actor.as_ref().map_or(DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
+    let st = state.clone();
+    let password = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored)
+            .map(|h| st.argon2.verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    match actor {
+        Some(a) if ok => Ok((a.id, a.fid)),
+        _ => Err(ApiError::unauthorized("unknown username or wrong password")),
+    }
+}
+
+/// Issues an ID-Cert for `csr` (checked against `fid` and this server) and
+/// stores it through `persist`, holding the key lock so a concurrent server
+/// key rotation cannot slip between signing and storing.
+async fn issue_and_store<S, F, Fut>(
+    state: &SharedState<S>,
+    csr: &IdCsr,
+    fid: &FederationId,
+    persist: F,
+) -> ApiResult<(String, String)>
+where
+    S: Store,
+    F: FnOnce(NewIdCert, [u8; 32]) -> Fut,
+    Fut: std::future::Future<Output = Result<(), StoreError>>,
+{
+    let keys = state.keys.read().await;
+    let now = now();
+    let serial = p2core_certs::fresh_serial();
+    let cert = keys
+        .issuer
+        .issue(csr, fid, now, Some(days(state.config.actor_cert_days)), serial)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidCsr, e.to_string()))?;
+    let session_id = cert
+        .session_id()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("issued certificate without a session ID"))?;
+    let pem = cert.to_pem();
+    let (token, hash) = new_token();
+    let record = NewIdCert {
+        serial: i64::try_from(serial).map_err(ApiError::internal)?,
+        session_id,
+        cert_pem: pem.clone(),
+        not_before: cert.not_before(),
+        not_after: cert.not_after(),
+        root_serial: keys.serial,
+    };
+    match persist(record, hash).await {
+        Ok(()) => Ok((pem, token)),
+        Err(StoreError::Conflict(_)) => Err(ApiError::new(
+            ErrorCode::SessionIdTaken,
+            "this session ID is used by a valid ID-Cert of this actor; choose another",
+        )),
+        Err(StoreError::NotFound) => Err(ApiError::unauthorized("the session ended meanwhile")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Shared by `POST /session/trust` and its legacy alias: returns (PEM, token).
+pub async fn trust_inner<S: Store>(
+    state: &SharedState<S>,
+    username: &str,
+    password: &str,
+    csr_pem: &str,
+) -> ApiResult<(String, String)> {
+    let (actor_id, fid) = check_credentials(state, username, password).await?;
+    let csr = parse_csr(csr_pem)?;
+    let out = issue_and_store(state, &csr, &fid, |cert, hash| {
+        let event = PendingEvent::new(&NewSession {
+            cert: cert.cert_pem.clone(),
+        });
+        let store = &state.store;
+        async move {
+            let event = event.map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            store.create_session(actor_id, &cert, &hash, now(), &event).await
+        }
+    })
+    .await?;
+    tracing::info!(fid = %fid, "trusted a new session");
+    Ok(out)
+}
+
+/// `POST /session/trust`: password + CSR → ID-Cert and session token.
+pub async fn session_trust<S: Store>(
+    State(state): State<SharedState<S>>,
+    JsonBody(req): JsonBody<session_trust::Request>,
+) -> ApiResult<(StatusCode, Json<session_trust::Response>)> {
+    let (id_cert, token) = trust_inner(&state, &req.username, &req.password, &req.csr).await?;
+    Ok((StatusCode::CREATED, Json(session_trust::Response { id_cert, token })))
+}
+
+/// Builds the op-4 event for an invalidated certificate, signed by the server key.
+fn invalidation_event(key: &ed25519_dalek::SigningKey, serial: i64) -> Option<PendingEvent> {
+    let serial = u64::try_from(serial).ok()?;
+    let now = UnixTimestamp::now();
+    let msg = ActorCertificateInvalidation::signed_message(serial, now);
+    PendingEvent::new(&ActorCertificateInvalidation {
+        serial,
+        invalid_since: now,
+        signature: hex::encode(key.sign(&msg).to_bytes()),
+    })
+    .ok()
+}
+
+/// Shared by `POST /session/idcert` and its legacy alias: returns (PEM, token).
+pub async fn rotate_inner<S: Store>(
+    state: &SharedState<S>,
+    session: LocalSession,
+    csr_pem: &str,
+) -> ApiResult<(String, String)> {
+    let csr = parse_csr(csr_pem)?;
+    if csr.session_id() != Some(&session.session_id) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidCsr,
+            format!(
+                "the CSR's session ID must be the session of the token ({})",
+                session.session_id
+            ),
+        ));
+    }
+    let event = {
+        let keys = state.keys.read().await;
+        invalidation_event(&keys.signing_key, session.cert_serial)
+            .ok_or_else(|| ApiError::internal("could not build the invalidation event"))?
+    };
+    let fid = session.fid.clone();
+    let out = issue_and_store(state, &csr, &fid, |cert, hash| {
+        let store = &state.store;
+        let session = &session;
+        let event = &event;
+        async move { store.rotate_session(session, &cert, &hash, now(), event).await }
+    })
+    .await?;
+    tracing::info!(fid = %fid, "rotated a session's ID-Cert");
+    Ok(out)
+}
+
+/// `POST /session/idcert`: a new ID-Cert (and token) for the caller's session.
+pub async fn rotate_session_idcert<S: Store>(
+    State(state): State<SharedState<S>>,
+    auth: Auth,
+    JsonBody(req): JsonBody<rotate_session_idcert::Request>,
+) -> ApiResult<(StatusCode, Json<rotate_session_idcert::Response>)> {
+    let session = auth.local()?;
+    let (id_cert, token) = rotate_inner(&state, session, &req.csr).await?;
+    Ok((StatusCode::CREATED, Json(rotate_session_idcert::Response { id_cert, token })))
+}
+
+/// Body or query of `DELETE /session` (the session ID is optional in the
+/// query form only so the two can be merged; it is required in the end).
+#[derive(Debug, Default, Deserialize)]
+pub struct DeleteSessionParams {
+    session_id: Option<SessionId>,
+}
+
+/// `DELETE /session`: ends one of the caller's actor's sessions.
+pub async fn delete_session<S: Store>(
+    State(state): State<SharedState<S>>,
+    auth: Auth,
+    QueryOrBody(params): QueryOrBody<DeleteSessionParams>,
+) -> ApiResult<StatusCode> {
+    let target = params
+        .session_id
+        .ok_or_else(|| ApiError::bad_request("missing session_id (JSON body or query parameter)"))?;
+    match auth.0 {
+        Caller::Local(me) => {
+            let key = state.keys.read().await.signing_key.clone();
+            let make = move |serial: i64| invalidation_event(&key, serial);
+            let ended = state.store.end_session(me.actor_id, &target, now(), &make).await?;
+            if !ended {
+                return Err(ApiError::not_found(format!(
+                    "{} has no live session {target}",
+                    me.fid
+                )));
+            }
+            tracing::info!(fid = %me.fid, "ended a session");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Caller::Foreign(me) => {
+            if me.session_id != target {
+                return Err(ApiError::not_found(format!("{} has no session {target} here", me.fid)));
+            }
+            state.store.end_foreign_session(me.id, now()).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+    }
+}

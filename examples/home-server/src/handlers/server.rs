@@ -1,0 +1,131 @@
+//! Challenges, the server's certificates and keys, and actor certificate lookup.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ed25519_dalek::pkcs8::spki::EncodePublicKey;
+use ed25519_dalek::pkcs8::LineEnding;
+use p2core_routes::actor_idcerts;
+use p2core_types::{ChallengeString, ErrorCode, FederationId, IdCert, SessionId, UnixTimestamp};
+use serde::Deserialize;
+
+use super::now;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{PathParam, QueryOrBody};
+use crate::keys;
+use crate::state::SharedState;
+use crate::storage::{ActorCertFilter, ServerCertRecord, Store};
+
+/// A PEM text response.
+pub(crate) fn pem_response(status: StatusCode, pem: String) -> Response {
+    (status, [(CONTENT_TYPE, "text/plain; charset=utf-8")], pem).into_response()
+}
+
+/// `GET /challenge`: a fresh single-use challenge string.
+pub async fn challenge<S: Store>(State(state): State<SharedState<S>>) -> ApiResult<Json<ChallengeString>> {
+    let now = now();
+    let lifetime = std::time::Duration::from_secs(state.config.challenge_seconds);
+    let c = ChallengeString::generate(now, lifetime);
+    state.store.insert_challenge(c.challenge(), c.expires(), now).await?;
+    Ok(Json(c))
+}
+
+/// `?timestamp=` of the server certificate and key routes.
+#[derive(Debug, Default, Deserialize)]
+pub struct TimestampParams {
+    timestamp: Option<UnixTimestamp>,
+}
+
+async fn server_cert_at<S: Store>(state: &SharedState<S>, at: Option<UnixTimestamp>) -> ApiResult<ServerCertRecord> {
+    let rec = match at {
+        Some(t) => state.store.server_cert_at(t).await?,
+        None => state.store.current_server_cert().await?,
+    };
+    rec.ok_or_else(|| match at {
+        Some(t) => ApiError::not_found(format!("this server had no certificate at {t}")),
+        None => ApiError::internal("no current server certificate"),
+    })
+}
+
+/// `GET /idcert/server`: the root certificate (current, or the one current at `timestamp`).
+pub async fn server_idcert<S: Store>(
+    State(state): State<SharedState<S>>,
+    QueryOrBody(p): QueryOrBody<TimestampParams>,
+) -> ApiResult<Response> {
+    let rec = server_cert_at(&state, p.timestamp).await?;
+    Ok(pem_response(StatusCode::OK, rec.cert_pem))
+}
+
+/// `GET /key/server`: the server's public key as a PEM SubjectPublicKeyInfo.
+pub async fn server_public_key<S: Store>(
+    State(state): State<SharedState<S>>,
+    QueryOrBody(p): QueryOrBody<TimestampParams>,
+) -> ApiResult<Response> {
+    let rec = server_cert_at(&state, p.timestamp).await?;
+    let cert = IdCert::from_pem(&rec.cert_pem).map_err(ApiError::internal)?;
+    let key = cert
+        .public_key()
+        .ok_or_else(|| ApiError::internal("stored root certificate has no Ed25519 key"))?;
+    let pem = key.to_public_key_pem(LineEnding::LF).map_err(ApiError::internal)?;
+    Ok(pem_response(StatusCode::OK, pem))
+}
+
+/// `PUT /key/server`: administrators rotate the server's identity key.
+pub async fn rotate_server_key<S: Store>(State(state): State<SharedState<S>>, auth: Auth) -> ApiResult<Response> {
+    let fid = auth.0.fid().clone();
+    let is_local = matches!(auth.0, crate::storage::Caller::Local(_));
+    if !is_local || !state.config.admins.contains(&fid) {
+        return Err(ApiError::new(
+            ErrorCode::NotAdministrator,
+            "only server administrators may rotate the server key",
+        ));
+    }
+    let mut guard = state.keys.write().await;
+    let new = keys::rotate(&state.store, &state.config.data, &state.config.domain, state.config.root_cert_days)
+        .await
+        .map_err(ApiError::internal)?;
+    let pem = new.issuer.root().to_pem();
+    *guard = new;
+    tracing::info!(admin = %fid, "server key rotated");
+    Ok(pem_response(StatusCode::OK, pem))
+}
+
+/// Filters of `GET /idcert/actor/{fid}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ActorCertParams {
+    timestamp: Option<UnixTimestamp>,
+    session_id: Option<SessionId>,
+}
+
+/// `GET /idcert/actor/{fid}`: an actor's ID-Certs with their invalidation flags.
+pub async fn actor_idcerts<S: Store>(
+    State(state): State<SharedState<S>>,
+    PathParam(fid): PathParam,
+    QueryOrBody(p): QueryOrBody<ActorCertParams>,
+) -> ApiResult<Json<actor_idcerts::Response>> {
+    let actor_id = local_actor(&state, &fid).await?;
+    let filter = ActorCertFilter {
+        at: p.timestamp,
+        session_id: p.session_id,
+    };
+    let certs = state.store.actor_certs(actor_id, &filter, now()).await?;
+    let (idcerts, invalidated) = certs.into_iter().unzip();
+    Ok(Json(actor_idcerts::Response { idcerts, invalidated }))
+}
+
+/// Resolves a path FID to a local actor's id (404 for foreign or unknown actors).
+pub(crate) async fn local_actor<S: Store>(state: &SharedState<S>, fid: &str) -> ApiResult<i64> {
+    let fid = FederationId::new(fid)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidFederationId, format!("invalid Federation ID: {e}")))?;
+    if fid.domain() != &state.config.domain {
+        return Err(ApiError::not_found(format!("{fid} is not an actor of this server")));
+    }
+    state
+        .store
+        .actor_exists(&fid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{fid} is not registered here")))
+}

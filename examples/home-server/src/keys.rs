@@ -1,0 +1,164 @@
+//! The home server's identity key and root certificate: created on first
+//! start, loaded afterwards, rotated by administrators. Private keys live in
+//! `DATA/keys/<serial>.pem` (PKCS#8, mode 0600); the database records which
+//! certificate is current and when each one was.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use p2core_certs::Issuer;
+use p2core_types::events::ServerCertificateChange;
+use p2core_types::{DomainName, IdCert, UnixTimestamp};
+
+use crate::storage::{PendingEvent, Store};
+
+/// The current signing identity of the server.
+pub struct ServerKeys {
+    /// Issues actor certificates with the current root.
+    pub issuer: Issuer,
+    /// Serial of the current root certificate.
+    pub serial: i64,
+    /// The current root's private key (signs server-side event payloads).
+    pub signing_key: SigningKey,
+}
+
+/// Errors loading, creating or rotating the server key.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// File system error.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// Storage error.
+    #[error(transparent)]
+    Store(#[from] crate::storage::StoreError),
+    /// Certificate error.
+    #[error("certificate: {0}")]
+    Cert(String),
+}
+
+fn new_signing_key() -> SigningKey {
+    SigningKey::from_bytes(&p2core_types::random::bytes::<32>())
+}
+
+fn write_private_key(data_dir: &Path, serial: i64, key: &SigningKey) -> Result<String, KeyError> {
+    let dir = data_dir.join("keys");
+    create_private_dir(&dir)?;
+    let name = format!("keys/{serial}.pem");
+    let path = data_dir.join(&name);
+    let pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Cert(format!("encoding the private key: {e}")))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let io = |e| KeyError::Io(path.display().to_string(), e);
+    let mut f = opts.open(&path).map_err(io)?;
+    f.write_all(pem.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+    Ok(name)
+}
+
+/// Creates `dir` (and parents) with mode 0700 where supported.
+pub fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|e| KeyError::Io(dir.display().to_string(), e))
+}
+
+fn new_root(
+    domain: &DomainName,
+    now: UnixTimestamp,
+    days: u32,
+) -> Result<(SigningKey, IdCert, i64), KeyError> {
+    let key = new_signing_key();
+    let serial = p2core_certs::fresh_serial();
+    let not_after = now.saturating_add(Duration::from_secs(u64::from(days) * 86_400).as_secs());
+    let cert = p2core_certs::create_root_cert(&key, domain, now, not_after, serial)
+        .map_err(|e| KeyError::Cert(e.to_string()))?;
+    let serial = i64::try_from(serial).map_err(|_| KeyError::Cert("serial out of range".into()))?;
+    Ok((key, cert, serial))
+}
+
+/// Loads the current key and root certificate, creating both on first start.
+pub async fn load_or_create<S: Store>(
+    store: &S,
+    data_dir: &Path,
+    domain: &DomainName,
+    root_days: u32,
+) -> Result<ServerKeys, KeyError> {
+    if let Some(rec) = store.current_server_cert().await? {
+        let path = data_dir.join(&rec.key_file);
+        let pem = std::fs::read_to_string(&path)
+            .map_err(|e| KeyError::Io(path.display().to_string(), e))?;
+        let key = SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| KeyError::Cert(format!("{}: {e}", path.display())))?;
+        let cert = IdCert::from_pem(&rec.cert_pem).map_err(|e| KeyError::Cert(e.to_string()))?;
+        let issuer = Issuer::new(cert, key.clone()).map_err(|e| KeyError::Cert(e.to_string()))?;
+        if issuer.domain() != domain {
+            return Err(KeyError::Cert(format!(
+                "the stored root certificate is for the domain {}, not {domain}; \
+                 use another --data directory for another domain",
+                issuer.domain()
+            )));
+        }
+        return Ok(ServerKeys {
+            issuer,
+            serial: rec.serial,
+            signing_key: key,
+        });
+    }
+    let now = UnixTimestamp::now();
+    let (key, cert, serial) = new_root(domain, now, root_days)?;
+    let key_file = write_private_key(data_dir, serial, &key)?;
+    store
+        .insert_server_cert(serial, &cert.to_pem(), &key_file, now, None)
+        .await?;
+    tracing::info!(serial, domain = %domain, "created the server's root certificate");
+    let issuer = Issuer::new(cert, key.clone()).map_err(|e| KeyError::Cert(e.to_string()))?;
+    Ok(ServerKeys {
+        issuer,
+        serial,
+        signing_key: key,
+    })
+}
+
+/// Makes a new key and root certificate current and queues the
+/// server-certificate-change event for every live session.
+pub async fn rotate<S: Store>(
+    store: &S,
+    data_dir: &Path,
+    domain: &DomainName,
+    root_days: u32,
+) -> Result<ServerKeys, KeyError> {
+    let now = UnixTimestamp::now();
+    let (key, cert, serial) = new_root(domain, now, root_days)?;
+    let key_file = write_private_key(data_dir, serial, &key)?;
+    let event = PendingEvent::new(&ServerCertificateChange {
+        cert: cert.to_pem(),
+        old_invalid_since: now,
+    })
+    .map_err(|e| KeyError::Cert(e.to_string()))?;
+    store
+        .insert_server_cert(serial, &cert.to_pem(), &key_file, now, Some(event))
+        .await?;
+    tracing::info!(serial, "rotated the server's root certificate");
+    let issuer = Issuer::new(cert, key.clone()).map_err(|e| KeyError::Cert(e.to_string()))?;
+    Ok(ServerKeys {
+        issuer,
+        serial,
+        signing_key: key,
+    })
+}

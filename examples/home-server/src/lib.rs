@@ -1,0 +1,159 @@
+//! # p2core-home-server
+//!
+//! An example polyproto-core home server built from the p2core crates:
+//! axum for HTTP, SQLite (through the [`storage::Store`] trait) for state,
+//! `p2core-certs` for issuing and verifying ID-Certs, `p2core-types` for
+//! KeyPackages and events, and `p2core-routes` for the route table and the
+//! client used to talk to foreign servers.
+//!
+//! Run it with `cargo run -p p2core-home-server`; `--help` lists the flags.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod federation;
+pub mod handlers;
+pub mod keys;
+pub mod state;
+pub mod storage;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::Argon2;
+use tokio::net::TcpListener;
+use tokio::sync::{RwLock, oneshot};
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+use federation::Federation;
+use state::AppState;
+use storage::sqlite::SqliteStore;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Invalid configuration.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The data directory or database could not be opened.
+    #[error(transparent)]
+    Store(#[from] storage::StoreError),
+    /// The server key could not be loaded or created.
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    /// The listening socket failed.
+    #[error("listening on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+}
+
+/// Opens the data directory and builds the shared state.
+pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, StartError> {
+    config.validate().map_err(StartError::Config)?;
+    keys::create_private_dir(&config.data)?;
+    let store = SqliteStore::open(&config.database_path()).await?;
+    let keys = keys::load_or_create(&store, &config.data, &config.domain, config.root_cert_days).await?;
+    let federation = Federation::new(&config.peers, Duration::from_secs(config.root_cache_seconds));
+    Ok(Arc::new(AppState {
+        store,
+        config,
+        keys: RwLock::new(keys),
+        federation,
+        argon2: Argon2::default(),
+    }))
+}
+
+/// A server running in a background task (used by `main` and by tests).
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    state: Arc<AppState<SqliteStore>>,
+}
+
+impl RunningServer {
+    /// The address it listens on (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, finishes in-flight requests and closes the database.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let res = (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.state.store.close().await;
+        res
+    }
+
+    /// Waits until the server task ends (it ends on Ctrl-C when started by [`start`] with `ctrl_c = true`).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        let res = (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.state.store.close().await;
+        res
+    }
+}
+
+/// Opens the data, binds `config.listen` and serves in a background task.
+/// With `ctrl_c`, Ctrl-C / SIGTERM stops the server gracefully.
+pub async fn start(config: Config, ctrl_c: bool) -> Result<RunningServer, StartError> {
+    let listen = config.listen;
+    let state = build_state(config).await?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| StartError::Listen(listen, e))?;
+    let addr = listener.local_addr().map_err(|e| StartError::Listen(listen, e))?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = app::router(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                if ctrl_c {
+                    tokio::select! {
+                        _ = rx => {}
+                        _ = shutdown_signal() => {}
+                    }
+                } else {
+                    let _ = rx.await;
+                }
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        stop: Some(tx),
+        task,
+        state,
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

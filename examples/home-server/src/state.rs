@@ -1,0 +1,27 @@
+//! Shared state of a running server.
+
+use std::sync::Arc;
+
+use argon2::Argon2;
+use tokio::sync::RwLock;
+
+use crate::config::Config;
+use crate::federation::Federation;
+use crate::keys::ServerKeys;
+
+/// Everything handlers share. Cheap to clone through the `Arc`.
+pub struct AppState<S> {
+    /// Persistent storage.
+    pub store: S,
+    /// The configuration the server started with.
+    pub config: Config,
+    /// The current server key and root certificate (replaced on rotation).
+    pub keys: RwLock<ServerKeys>,
+    /// Client for foreign home servers, with a root-certificate cache.
+    pub federation: Federation,
+    /// Password hashing (argon2id, default parameters).
+    pub argon2: Argon2<'static>,
+}
+
+/// The state as handlers receive it.
+pub type SharedState<S> = Arc<AppState<S>>;

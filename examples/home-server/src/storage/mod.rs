@@ -1,0 +1,337 @@
+//! Persistent state of the home server behind the [`Store`] trait.
+//!
+//! The SQLite implementation ([`sqlite::SqliteStore`]) is the embedded
+//! default; the trait keeps the handlers independent of it so that another
+//! backend (e.g. PostgreSQL) can be added. Every method is one transaction
+//! that is committed before it returns: a write the API acknowledges is durable.
+
+pub mod sqlite;
+
+use std::future::Future;
+
+use p2core_types::events::EventPayload;
+use p2core_types::{FederationId, SessionId, UnixTimestamp};
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (the caller maps it to a 409 / 400).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// A referenced row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A row holds data this server cannot read back (corruption or a bug).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// A migration failed.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Shorthand result type.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A registered actor.
+#[derive(Debug, Clone)]
+pub struct ActorRecord {
+    /// Row id.
+    pub id: i64,
+    /// The actor's Federation ID.
+    pub fid: FederationId,
+    /// PHC string of the argon2id password hash.
+    pub password_hash: String,
+}
+
+/// One of the home server's root certificates.
+#[derive(Debug, Clone)]
+pub struct ServerCertRecord {
+    /// Certificate serial.
+    pub serial: i64,
+    /// PEM text.
+    pub cert_pem: String,
+    /// File (relative to the data dir) holding its private key.
+    pub key_file: String,
+    /// Since when it is the server's certificate.
+    pub current_from: UnixTimestamp,
+}
+
+/// A session of a local actor, identified by its live ID-Cert.
+#[derive(Debug, Clone)]
+pub struct LocalSession {
+    /// The actor's row id.
+    pub actor_id: i64,
+    /// The actor.
+    pub fid: FederationId,
+    /// The session.
+    pub session_id: SessionId,
+    /// Serial of the session's current ID-Cert.
+    pub cert_serial: i64,
+    /// PEM of the session's current ID-Cert.
+    pub cert_pem: String,
+}
+
+/// A session a foreign actor opened on this server.
+#[derive(Debug, Clone)]
+pub struct ForeignSession {
+    /// Row id.
+    pub id: i64,
+    /// The foreign actor.
+    pub fid: FederationId,
+    /// Its session ID.
+    pub session_id: SessionId,
+    /// PEM of the ID-Cert it authenticated with (or updated to).
+    pub cert_pem: String,
+}
+
+/// Who a session token belongs to.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A session of an actor registered here.
+    Local(LocalSession),
+    /// A session of a foreign actor.
+    Foreign(ForeignSession),
+}
+
+impl Caller {
+    /// The caller's Federation ID.
+    pub fn fid(&self) -> &FederationId {
+        match self {
+            Caller::Local(s) => &s.fid,
+            Caller::Foreign(s) => &s.fid,
+        }
+    }
+}
+
+/// A freshly issued actor ID-Cert to store.
+#[derive(Debug, Clone)]
+pub struct NewIdCert {
+    /// Serial (unique across the server).
+    pub serial: i64,
+    /// Session ID in the subject.
+    pub session_id: SessionId,
+    /// PEM text.
+    pub cert_pem: String,
+    /// Validity start.
+    pub not_before: UnixTimestamp,
+    /// Validity end.
+    pub not_after: UnixTimestamp,
+    /// Serial of the root certificate that signed it.
+    pub root_serial: i64,
+}
+
+/// A stored gateway event before it gets a sequence number.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    /// Namespace.
+    pub n: &'static str,
+    /// Opcode.
+    pub op: u16,
+    /// JSON payload.
+    pub d: String,
+}
+
+impl PendingEvent {
+    /// Serializes a typed payload.
+    pub fn new<P: EventPayload>(payload: &P) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            n: P::NAMESPACE,
+            op: P::OPCODE,
+            d: serde_json::to_string(payload)?,
+        })
+    }
+}
+
+/// A validated KeyPackage to store.
+#[derive(Debug, Clone)]
+pub struct NewKeyPackage {
+    /// Standard Base64 of the TLS encoding, exactly as received.
+    pub body_b64: String,
+    /// HPKE init key (unique across the server).
+    pub init_key: Vec<u8>,
+    /// End of its lifetime.
+    pub not_after: UnixTimestamp,
+    /// `true` for the session's last-resort KeyPackage.
+    pub last_resort: bool,
+}
+
+/// Filters of `GET /idcert/actor/{fid}`.
+#[derive(Debug, Clone, Default)]
+pub struct ActorCertFilter {
+    /// Only certificates valid at this time.
+    pub at: Option<UnixTimestamp>,
+    /// Only this session's certificates.
+    pub session_id: Option<SessionId>,
+}
+
+/// Result of claiming KeyPackages for one session of an actor.
+#[derive(Debug, Clone)]
+pub struct ClaimedKeyPackage {
+    /// Session the KeyPackage belongs to.
+    pub session_id: SessionId,
+    /// Base64 KeyPackage.
+    pub body_b64: String,
+    /// `true` if it was the (reused) last-resort KeyPackage.
+    pub last_resort: bool,
+}
+
+/// Persistent state. See the module docs for the durability contract.
+pub trait Store: Send + Sync + 'static {
+    /// Creates an actor; `Conflict` if the local name is taken.
+    fn create_actor(
+        &self,
+        fid: &FederationId,
+        password_hash: &str,
+        auth_payload: Option<&str>,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// Looks up an actor by local name.
+    fn actor_by_local_name(
+        &self,
+        local_name: &str,
+    ) -> impl Future<Output = StoreResult<Option<ActorRecord>>> + Send;
+
+    /// `true` if an actor with this Federation ID is registered.
+    fn actor_exists(&self, fid: &FederationId) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
+
+    /// The current root certificate, if any.
+    fn current_server_cert(&self) -> impl Future<Output = StoreResult<Option<ServerCertRecord>>> + Send;
+
+    /// The root certificate that was current at `at`.
+    fn server_cert_at(
+        &self,
+        at: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<Option<ServerCertRecord>>> + Send;
+
+    /// Makes `cert` the current root (closing the previous one at `now`) and
+    /// queues `event` for every live local session.
+    fn insert_server_cert(
+        &self,
+        serial: i64,
+        cert_pem: &str,
+        key_file: &str,
+        now: UnixTimestamp,
+        event: Option<PendingEvent>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Stores a new session: its ID-Cert and token; queues `event` for the
+    /// actor's other live sessions. `Conflict` if the session ID is live.
+    fn create_session(
+        &self,
+        actor_id: i64,
+        cert: &NewIdCert,
+        token_hash: &[u8],
+        now: UnixTimestamp,
+        event: &PendingEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Replaces a session's ID-Cert and token: the old cert is invalidated,
+    /// the old token revoked, the session's KeyPackages deleted, and `event`
+    /// is queued for the actor's other live sessions.
+    fn rotate_session(
+        &self,
+        session: &LocalSession,
+        cert: &NewIdCert,
+        token_hash: &[u8],
+        now: UnixTimestamp,
+        event: &PendingEvent,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Ends a live session of `actor_id`: invalidates its cert, revokes its
+    /// token, deletes its KeyPackages and pending events, and queues the event
+    /// that `make_event(serial)` returns for the actor's other sessions.
+    /// Returns `false` if there is no such live session.
+    fn end_session(
+        &self,
+        actor_id: i64,
+        session_id: &SessionId,
+        now: UnixTimestamp,
+        make_event: &(dyn Fn(i64) -> Option<PendingEvent> + Sync),
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Resolves a token hash to its live session.
+    fn caller_by_token(
+        &self,
+        token_hash: &[u8],
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<Option<Caller>>> + Send;
+
+    /// The ID-Certs of a local actor (PEM, invalidated flag), oldest first.
+    fn actor_certs(
+        &self,
+        actor_id: i64,
+        filter: &ActorCertFilter,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<Vec<(String, bool)>>> + Send;
+
+    /// Opens (or re-opens) a foreign session and stores its token; a previous
+    /// live session with the same FID and session ID is ended.
+    fn open_foreign_session(
+        &self,
+        fid: &FederationId,
+        session_id: &SessionId,
+        cert_pem: &str,
+        token_hash: &[u8],
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Replaces the certificate of a foreign session.
+    fn update_foreign_cert(
+        &self,
+        id: i64,
+        cert_pem: &str,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Ends a foreign session and revokes its token.
+    fn end_foreign_session(&self, id: i64, now: UnixTimestamp) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Stores an issued challenge (and prunes long-expired unused ones).
+    fn insert_challenge(
+        &self,
+        challenge: &str,
+        expires: UnixTimestamp,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Marks a challenge used (atomically: only one caller can succeed) and
+    /// returns its expiry; `None` if unknown or already used.
+    fn consume_challenge(
+        &self,
+        challenge: &str,
+        used_by: &str,
+        solution: &str,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<Option<UnixTimestamp>>> + Send;
+
+    /// Adds KeyPackages to a session (all or nothing); `Conflict` on a reused init key.
+    fn add_key_packages(
+        &self,
+        session: &LocalSession,
+        packages: &[NewKeyPackage],
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Hands out one KeyPackage per live session of the actor: a regular one
+    /// (deleted on the way out) or else the last-resort one (kept). Queues a
+    /// low-KeyPackages event (built by `low_event(remaining, last_resort_used)`)
+    /// for sessions that run low (replacing a notice still pending).
+    fn claim_key_packages(
+        &self,
+        actor_id: i64,
+        now: UnixTimestamp,
+        low_watermark: u64,
+        low_event: &(dyn Fn(u64, bool) -> Option<PendingEvent> + Sync),
+    ) -> impl Future<Output = StoreResult<Vec<ClaimedKeyPackage>>> + Send;
+
+    /// Removes and returns the pending events of a session, oldest first, with their ids.
+    fn take_events(
+        &self,
+        actor_id: i64,
+        session_id: &SessionId,
+    ) -> impl Future<Output = StoreResult<Vec<(i64, String, u16, String)>>> + Send;
+}

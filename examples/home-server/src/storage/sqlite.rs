@@ -1,0 +1,702 @@
+//! SQLite implementation of [`Store`] (WAL mode, `synchronous = FULL`).
+//!
+//! Writes go through a pool of exactly one connection, so write transactions
+//! never race each other for the lock (no `SQLITE_BUSY` upgrades); reads use a
+//! separate pool of read-only connections that WAL lets run concurrently.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::*;
+
+/// The embedded migrations (`examples/home-server/migrations`).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// SQLite-backed store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn ts(v: i64) -> UnixTimestamp {
+    UnixTimestamp(u64::try_from(v).unwrap_or(0))
+}
+
+fn db_ts(t: UnixTimestamp) -> i64 {
+    i64::try_from(t.0).unwrap_or(i64::MAX)
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn parse_fid(s: &str) -> StoreResult<FederationId> {
+    FederationId::new(s).map_err(|e| StoreError::Corrupt(format!("stored FID {s:?}: {e}")))
+}
+
+fn parse_session(s: &str) -> StoreResult<SessionId> {
+    SessionId::new(s).map_err(|e| StoreError::Corrupt(format!("stored session ID {s:?}: {e}")))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and runs the migrations.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.clone().create_if_missing(true))
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Closes both pools (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn queue_for_other_sessions(
+        tx: &mut Transaction<'_, Sqlite>,
+        actor_id: i64,
+        except: &str,
+        event: &PendingEvent,
+        now: UnixTimestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO events (actor_id, session_id, n, op, d, created_at)
+             SELECT actor_id, session_id, ?, ?, ?, ? FROM id_certs
+             WHERE actor_id = ? AND session_id <> ? AND invalidated_at IS NULL AND not_after >= ?",
+        )
+        .bind(event.n)
+        .bind(i64::from(event.op))
+        .bind(&event.d)
+        .bind(db_ts(now))
+        .bind(actor_id)
+        .bind(except)
+        .bind(db_ts(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Certs whose validity ended without an invalidation still hold the
+    /// "live session" slot; mark them so the session ID can be reused.
+    async fn retire_expired(
+        tx: &mut Transaction<'_, Sqlite>,
+        actor_id: i64,
+        session_id: &str,
+        now: UnixTimestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE id_certs SET invalidated_at = not_after
+             WHERE actor_id = ? AND session_id = ? AND invalidated_at IS NULL AND not_after < ?",
+        )
+        .bind(actor_id)
+        .bind(session_id)
+        .bind(db_ts(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_cert_and_token(
+        tx: &mut Transaction<'_, Sqlite>,
+        actor_id: i64,
+        cert: &NewIdCert,
+        token_hash: &[u8],
+        now: UnixTimestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO id_certs (serial, actor_id, session_id, cert_pem, not_before, not_after, root_serial, issued_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(cert.serial)
+        .bind(actor_id)
+        .bind(cert.session_id.as_str())
+        .bind(&cert.cert_pem)
+        .bind(db_ts(cert.not_before))
+        .bind(db_ts(cert.not_after))
+        .bind(cert.root_serial)
+        .bind(db_ts(now))
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("session ID in use")
+            } else {
+                e.into()
+            }
+        })?;
+        sqlx::query("INSERT INTO tokens (token_hash, cert_serial, created_at) VALUES (?, ?, ?)")
+            .bind(token_hash)
+            .bind(cert.serial)
+            .bind(db_ts(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+fn server_cert_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ServerCertRecord> {
+    Ok(ServerCertRecord {
+        serial: row.try_get("serial")?,
+        cert_pem: row.try_get("cert_pem")?,
+        key_file: row.try_get("key_file")?,
+        current_from: ts(row.try_get("current_from")?),
+    })
+}
+
+impl Store for SqliteStore {
+    async fn create_actor(
+        &self,
+        fid: &FederationId,
+        password_hash: &str,
+        auth_payload: Option<&str>,
+        now: UnixTimestamp,
+    ) -> StoreResult<i64> {
+        let res = sqlx::query(
+            "INSERT INTO actors (local_name, fid, password_hash, auth_payload, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(fid.local_name())
+        .bind(fid.as_str())
+        .bind(password_hash)
+        .bind(auth_payload)
+        .bind(db_ts(now))
+        .execute(&self.writer)
+        .await;
+        match res {
+            Ok(r) => Ok(r.last_insert_rowid()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("federation ID taken")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn actor_by_local_name(&self, local_name: &str) -> StoreResult<Option<ActorRecord>> {
+        let row = sqlx::query("SELECT id, fid, password_hash FROM actors WHERE local_name = ?")
+            .bind(local_name)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| {
+            Ok(ActorRecord {
+                id: r.try_get("id")?,
+                fid: parse_fid(r.try_get("fid")?)?,
+                password_hash: r.try_get("password_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn actor_exists(&self, fid: &FederationId) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM actors WHERE fid = ?")
+            .bind(fid.as_str())
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    async fn current_server_cert(&self) -> StoreResult<Option<ServerCertRecord>> {
+        let row = sqlx::query(
+            "SELECT serial, cert_pem, key_file, current_from FROM server_certs
+             WHERE current_until IS NULL ORDER BY current_from DESC, rowid DESC LIMIT 1",
+        )
+        .fetch_optional(&self.writer)
+        .await?;
+        row.as_ref().map(server_cert_row).transpose()
+    }
+
+    async fn server_cert_at(&self, at: UnixTimestamp) -> StoreResult<Option<ServerCertRecord>> {
+        let row = sqlx::query(
+            "SELECT serial, cert_pem, key_file, current_from FROM server_certs
+             WHERE current_from <= ?1 AND (current_until IS NULL OR current_until > ?1)
+             ORDER BY current_from DESC, rowid DESC LIMIT 1",
+        )
+        .bind(db_ts(at))
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(server_cert_row).transpose()
+    }
+
+    async fn insert_server_cert(
+        &self,
+        serial: i64,
+        cert_pem: &str,
+        key_file: &str,
+        now: UnixTimestamp,
+        event: Option<PendingEvent>,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE server_certs SET current_until = ? WHERE current_until IS NULL")
+            .bind(db_ts(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO server_certs (serial, cert_pem, key_file, current_from) VALUES (?, ?, ?, ?)",
+        )
+        .bind(serial)
+        .bind(cert_pem)
+        .bind(key_file)
+        .bind(db_ts(now))
+        .execute(&mut *tx)
+        .await?;
+        if let Some(ev) = event {
+            sqlx::query(
+                "INSERT INTO events (actor_id, session_id, n, op, d, created_at)
+                 SELECT actor_id, session_id, ?, ?, ?, ? FROM id_certs
+                 WHERE invalidated_at IS NULL AND not_after >= ?",
+            )
+            .bind(ev.n)
+            .bind(i64::from(ev.op))
+            .bind(&ev.d)
+            .bind(db_ts(now))
+            .bind(db_ts(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        actor_id: i64,
+        cert: &NewIdCert,
+        token_hash: &[u8],
+        now: UnixTimestamp,
+        event: &PendingEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        Self::retire_expired(&mut tx, actor_id, cert.session_id.as_str(), now).await?;
+        Self::insert_cert_and_token(&mut tx, actor_id, cert, token_hash, now).await?;
+        Self::queue_for_other_sessions(&mut tx, actor_id, cert.session_id.as_str(), event, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rotate_session(
+        &self,
+        session: &LocalSession,
+        cert: &NewIdCert,
+        token_hash: &[u8],
+        now: UnixTimestamp,
+        event: &PendingEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE id_certs SET invalidated_at = ? WHERE serial = ? AND invalidated_at IS NULL",
+        )
+        .bind(db_ts(now))
+        .bind(session.cert_serial)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            // Rotated or ended concurrently: the caller's token is no longer valid.
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE cert_serial = ? AND revoked_at IS NULL")
+            .bind(db_ts(now))
+            .bind(session.cert_serial)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM key_packages WHERE actor_id = ? AND session_id = ?")
+            .bind(session.actor_id)
+            .bind(session.session_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        Self::insert_cert_and_token(&mut tx, session.actor_id, cert, token_hash, now).await?;
+        Self::queue_for_other_sessions(&mut tx, session.actor_id, session.session_id.as_str(), event, now)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn end_session(
+        &self,
+        actor_id: i64,
+        session_id: &SessionId,
+        now: UnixTimestamp,
+        make_event: &(dyn Fn(i64) -> Option<PendingEvent> + Sync),
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let serial: Option<i64> = sqlx::query_scalar(
+            "UPDATE id_certs SET invalidated_at = ?
+             WHERE actor_id = ? AND session_id = ? AND invalidated_at IS NULL AND not_after >= ?
+             RETURNING serial",
+        )
+        .bind(db_ts(now))
+        .bind(actor_id)
+        .bind(session_id.as_str())
+        .bind(db_ts(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(serial) = serial else {
+            return Ok(false);
+        };
+        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE cert_serial = ? AND revoked_at IS NULL")
+            .bind(db_ts(now))
+            .bind(serial)
+            .execute(&mut *tx)
+            .await?;
+        for table in ["key_packages", "events"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE actor_id = ? AND session_id = ?"))
+                .bind(actor_id)
+                .bind(session_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(ev) = make_event(serial) {
+            Self::queue_for_other_sessions(&mut tx, actor_id, session_id.as_str(), &ev, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn caller_by_token(&self, token_hash: &[u8], now: UnixTimestamp) -> StoreResult<Option<Caller>> {
+        let row = sqlx::query(
+            "SELECT t.cert_serial, t.foreign_session_id,
+                    c.actor_id, a.fid AS local_fid, c.session_id AS local_session, c.cert_pem AS local_pem,
+                    c.not_after, c.invalidated_at,
+                    f.fid AS foreign_fid, f.session_id AS foreign_session, f.cert_pem AS foreign_pem, f.ended_at
+             FROM tokens t
+             LEFT JOIN id_certs c ON c.serial = t.cert_serial
+             LEFT JOIN actors a ON a.id = c.actor_id
+             LEFT JOIN foreign_sessions f ON f.id = t.foreign_session_id
+             WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        if let Some(serial) = row.try_get::<Option<i64>, _>("cert_serial")? {
+            let not_after: i64 = row.try_get("not_after")?;
+            let invalidated: Option<i64> = row.try_get("invalidated_at")?;
+            if invalidated.is_some() || ts(not_after) < now {
+                return Ok(None);
+            }
+            return Ok(Some(Caller::Local(LocalSession {
+                actor_id: row.try_get("actor_id")?,
+                fid: parse_fid(row.try_get("local_fid")?)?,
+                session_id: parse_session(row.try_get("local_session")?)?,
+                cert_serial: serial,
+                cert_pem: row.try_get("local_pem")?,
+            })));
+        }
+        let Some(id) = row.try_get::<Option<i64>, _>("foreign_session_id")? else {
+            return Ok(None);
+        };
+        if row.try_get::<Option<i64>, _>("ended_at")?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(Caller::Foreign(ForeignSession {
+            id,
+            fid: parse_fid(row.try_get("foreign_fid")?)?,
+            session_id: parse_session(row.try_get("foreign_session")?)?,
+            cert_pem: row.try_get("foreign_pem")?,
+        })))
+    }
+
+    async fn actor_certs(
+        &self,
+        actor_id: i64,
+        filter: &ActorCertFilter,
+        now: UnixTimestamp,
+    ) -> StoreResult<Vec<(String, bool)>> {
+        // Without a timestamp: the certificates valid now (invalidated ones included,
+        // flagged, so that foreign servers learn about early revocations).
+        let at = db_ts(filter.at.unwrap_or(now));
+        let rows = sqlx::query(
+            "SELECT cert_pem, invalidated_at FROM id_certs
+             WHERE actor_id = ?1 AND not_before <= ?2 AND not_after >= ?2
+               AND (?3 IS NULL OR session_id = ?3)
+             ORDER BY not_before, serial",
+        )
+        .bind(actor_id)
+        .bind(at)
+        .bind(filter.session_id.as_ref().map(|s| s.as_str()))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let inv: Option<i64> = r.try_get("invalidated_at")?;
+                Ok((r.try_get("cert_pem")?, inv.is_some()))
+            })
+            .collect()
+    }
+
+    async fn open_foreign_session(
+        &self,
+        fid: &FederationId,
+        session_id: &SessionId,
+        cert_pem: &str,
+        token_hash: &[u8],
+        now: UnixTimestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let old: Option<i64> = sqlx::query_scalar(
+            "UPDATE foreign_sessions SET ended_at = ? WHERE fid = ? AND session_id = ? AND ended_at IS NULL RETURNING id",
+        )
+        .bind(db_ts(now))
+        .bind(fid.as_str())
+        .bind(session_id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(old) = old {
+            sqlx::query("UPDATE tokens SET revoked_at = ? WHERE foreign_session_id = ? AND revoked_at IS NULL")
+                .bind(db_ts(now))
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let id = sqlx::query(
+            "INSERT INTO foreign_sessions (fid, session_id, cert_pem, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(fid.as_str())
+        .bind(session_id.as_str())
+        .bind(cert_pem)
+        .bind(db_ts(now))
+        .bind(db_ts(now))
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        sqlx::query("INSERT INTO tokens (token_hash, foreign_session_id, created_at) VALUES (?, ?, ?)")
+            .bind(token_hash)
+            .bind(id)
+            .bind(db_ts(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_foreign_cert(&self, id: i64, cert_pem: &str, now: UnixTimestamp) -> StoreResult<()> {
+        let n = sqlx::query(
+            "UPDATE foreign_sessions SET cert_pem = ?, updated_at = ? WHERE id = ? AND ended_at IS NULL",
+        )
+        .bind(cert_pem)
+        .bind(db_ts(now))
+        .bind(id)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+    }
+
+    async fn end_foreign_session(&self, id: i64, now: UnixTimestamp) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE foreign_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
+            .bind(db_ts(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE foreign_session_id = ? AND revoked_at IS NULL")
+            .bind(db_ts(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_challenge(&self, challenge: &str, expires: UnixTimestamp, now: UnixTimestamp) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        // Unused challenges that expired over an hour ago carry no information worth keeping.
+        sqlx::query("DELETE FROM challenges WHERE used_at IS NULL AND expires < ?")
+            .bind(db_ts(now).saturating_sub(3600))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO challenges (challenge, expires, created_at) VALUES (?, ?, ?)")
+            .bind(challenge)
+            .bind(db_ts(expires))
+            .bind(db_ts(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn consume_challenge(
+        &self,
+        challenge: &str,
+        used_by: &str,
+        solution: &str,
+        now: UnixTimestamp,
+    ) -> StoreResult<Option<UnixTimestamp>> {
+        let expires: Option<i64> = sqlx::query_scalar(
+            "UPDATE challenges SET used_at = ?, used_by = ?, solution = ?
+             WHERE challenge = ? AND used_at IS NULL RETURNING expires",
+        )
+        .bind(db_ts(now))
+        .bind(used_by)
+        .bind(solution)
+        .bind(challenge)
+        .fetch_optional(&self.writer)
+        .await?;
+        Ok(expires.map(ts))
+    }
+
+    async fn add_key_packages(
+        &self,
+        session: &LocalSession,
+        packages: &[NewKeyPackage],
+        now: UnixTimestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for kp in packages {
+            if kp.last_resort {
+                sqlx::query("DELETE FROM key_packages WHERE actor_id = ? AND session_id = ? AND last_resort = 1")
+                    .bind(session.actor_id)
+                    .bind(session.session_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "INSERT INTO key_packages (actor_id, session_id, cert_serial, body_b64, init_key, not_after, last_resort, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(session.actor_id)
+            .bind(session.session_id.as_str())
+            .bind(session.cert_serial)
+            .bind(&kp.body_b64)
+            .bind(&kp.init_key)
+            .bind(db_ts(kp.not_after))
+            .bind(kp.last_resort)
+            .bind(db_ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict("a KeyPackage with this init key was already uploaded")
+                } else {
+                    e.into()
+                }
+            })?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim_key_packages(
+        &self,
+        actor_id: i64,
+        now: UnixTimestamp,
+        low_watermark: u64,
+        low_event: &(dyn Fn(u64, bool) -> Option<PendingEvent> + Sync),
+    ) -> StoreResult<Vec<ClaimedKeyPackage>> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM key_packages WHERE actor_id = ? AND not_after < ?")
+            .bind(actor_id)
+            .bind(db_ts(now))
+            .execute(&mut *tx)
+            .await?;
+        let sessions: Vec<String> = sqlx::query_scalar(
+            "SELECT session_id FROM id_certs WHERE actor_id = ? AND invalidated_at IS NULL AND not_after >= ?
+             ORDER BY serial",
+        )
+        .bind(actor_id)
+        .bind(db_ts(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut out = Vec::with_capacity(sessions.len());
+        for session in sessions {
+            let regular: Option<String> = sqlx::query_scalar(
+                "DELETE FROM key_packages WHERE id = (
+                    SELECT id FROM key_packages WHERE actor_id = ? AND session_id = ? AND last_resort = 0
+                    ORDER BY id LIMIT 1)
+                 RETURNING body_b64",
+            )
+            .bind(actor_id)
+            .bind(&session)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (body, last_resort) = match regular {
+                Some(b) => (Some(b), false),
+                None => {
+                    let lr: Option<String> = sqlx::query_scalar(
+                        "SELECT body_b64 FROM key_packages WHERE actor_id = ? AND session_id = ? AND last_resort = 1",
+                    )
+                    .bind(actor_id)
+                    .bind(&session)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    (lr, true)
+                }
+            };
+            let Some(body) = body else { continue };
+            let remaining: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM key_packages WHERE actor_id = ? AND session_id = ? AND last_resort = 0",
+            )
+            .bind(actor_id)
+            .bind(&session)
+            .fetch_one(&mut *tx)
+            .await?;
+            let remaining = u64::try_from(remaining).unwrap_or(0);
+            if remaining < low_watermark || last_resort {
+                if let Some(ev) = low_event(remaining, last_resort) {
+                    // One pending notice per session, carrying the latest state.
+                    sqlx::query("DELETE FROM events WHERE actor_id = ? AND session_id = ? AND n = ? AND op = ?")
+                        .bind(actor_id)
+                        .bind(&session)
+                        .bind(ev.n)
+                        .bind(i64::from(ev.op))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO events (actor_id, session_id, n, op, d, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .bind(actor_id)
+                    .bind(&session)
+                    .bind(ev.n)
+                    .bind(i64::from(ev.op))
+                    .bind(&ev.d)
+                    .bind(db_ts(now))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            out.push(ClaimedKeyPackage {
+                session_id: parse_session(&session)?,
+                body_b64: body,
+                last_resort,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn take_events(&self, actor_id: i64, session_id: &SessionId) -> StoreResult<Vec<(i64, String, u16, String)>> {
+        let rows = sqlx::query(
+            "DELETE FROM events WHERE actor_id = ? AND session_id = ? RETURNING id, n, op, d",
+        )
+        .bind(actor_id)
+        .bind(session_id.as_str())
+        .fetch_all(&self.writer)
+        .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                let op: i64 = r.try_get("op")?;
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("n")?,
+                    u16::try_from(op).map_err(|_| StoreError::Corrupt(format!("opcode {op}")))?,
+                    r.try_get("d")?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        out.sort_by_key(|e| e.0);
+        Ok(out)
+    }
+}

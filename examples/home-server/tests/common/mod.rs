@@ -1,0 +1,141 @@
+//! Shared helpers of the server's integration tests: a real server on a
+//! loopback port with its own temporary data directory (a real SQLite file),
+//! driven through the `p2core-routes` client.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use ed25519_dalek::SigningKey;
+use p2core_home_server::config::Peer;
+use p2core_home_server::{Config, RunningServer, start};
+use p2core_routes::client::{Client, ClientError};
+use p2core_routes::{register, session_trust};
+use p2core_types::{DomainName, ErrorCode, FederationId, IdCert, SessionId};
+
+/// Starts a server for `domain` with data in `dir` on an ephemeral loopback port.
+pub async fn spawn(dir: &Path, domain: &str, admins: &[&str], peers: &[(&str, String)]) -> RunningServer {
+    let mut config = Config::with_data_dir(dir);
+    config.domain = DomainName::new(domain).unwrap();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.admins = admins.iter().map(|a| FederationId::new(a).unwrap()).collect();
+    config.peers = peers
+        .iter()
+        .map(|(d, url)| Peer {
+            domain: DomainName::new(d).unwrap(),
+            url: url.clone(),
+        })
+        .collect();
+    start(config, false).await.expect("server starts")
+}
+
+/// A client session of an actor: its key, IDs, certificate and token.
+pub struct Session {
+    pub key: SigningKey,
+    pub fid: FederationId,
+    pub session_id: SessionId,
+    pub cert_pem: String,
+    pub token: String,
+    pub client: Client,
+}
+
+impl Session {
+    pub fn cert(&self) -> IdCert {
+        IdCert::from_pem(&self.cert_pem).unwrap()
+    }
+}
+
+pub fn new_key() -> SigningKey {
+    SigningKey::from_bytes(&p2core_types::random::bytes::<32>())
+}
+
+pub fn client(base: &str) -> Client {
+    Client::new(base).unwrap()
+}
+
+pub fn authed(base: &str, token: &str) -> Client {
+    Client::new(base).unwrap().with_token(token)
+}
+
+pub async fn register(base: &str, name: &str, password: &str) -> FederationId {
+    let resp = client(base)
+        .register(&register::Request {
+            username: name.into(),
+            password: password.into(),
+            auth_payload: None,
+        })
+        .await
+        .expect("register");
+    resp.fid
+}
+
+/// Opens a session for `fid` with a fresh key and session ID `session`.
+pub async fn trust(base: &str, fid: &FederationId, password: &str, session: &str) -> Session {
+    let key = new_key();
+    let session_id = SessionId::new(session).unwrap();
+    let csr = p2core_certs::build_csr(&key, fid, &session_id).unwrap();
+    let resp = client(base)
+        .session_trust(&session_trust::Request {
+            username: fid.local_name().into(),
+            csr: csr.to_pem(),
+            password: password.into(),
+            auth_payload: None,
+        })
+        .await
+        .expect("session trust");
+    Session {
+        key,
+        fid: fid.clone(),
+        session_id,
+        cert_pem: resp.id_cert,
+        client: authed(base, &resp.token),
+        token: resp.token,
+    }
+}
+
+/// Asserts an API error with `status` and `code`.
+#[track_caller]
+pub fn assert_api_error<T: std::fmt::Debug>(res: Result<T, ClientError>, status: u16, code: ErrorCode) {
+    match res {
+        Err(e) => {
+            assert_eq!(e.status(), Some(status), "status of {e:?}");
+            assert_eq!(e.error_code(), Some(&code), "code of {e:?}");
+        }
+        Ok(v) => panic!("expected {status} {code}, got Ok({v:?})"),
+    }
+}
+
+/// Sends a raw request and returns (status, parsed JSON body). Every error
+/// answer of the server must be the JSON error body; this asserts so.
+pub async fn raw(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new().request(method, format!("{base}{path}")).body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let json = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    };
+    if status >= 400 {
+        assert!(
+            json.get("errcode").and_then(|v| v.as_u64()) == Some(u64::from(status))
+                && json.get("error").and_then(|v| v.as_str()).is_some_and(|s| s.starts_with("P2CORE_"))
+                && json.get("message").is_some(),
+            "error answer {status} is not the JSON error body: {json}"
+        );
+    }
+    (status, json)
+}

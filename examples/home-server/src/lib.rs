@@ -21,6 +21,11 @@ pub mod keys;
 pub mod state;
 pub mod storage;
 
+/// The Rust examples in the README, compiled and run as doctests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -15,6 +15,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use der::asn1::ObjectIdentifier;
 use der::pem::LineEnding;
@@ -175,6 +176,24 @@ pub struct IdCert {
     public_key: Option<VerifyingKey>,
     not_before: UnixTimestamp,
     not_after: UnixTimestamp,
+    self_signature_ok: OnceLock<bool>,
+}
+
+/// Strict Ed25519 verification of a signature BIT STRING over `message`.
+/// `false` if the BIT STRING has unused bits or is not 64 bytes long.
+fn ed25519_verify_bits(
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &der::asn1::BitString,
+) -> bool {
+    let Some(bytes) = signature.as_bytes() else {
+        return false;
+    };
+    let Ok(bytes) = <&[u8; 64]>::try_from(bytes) else {
+        return false;
+    };
+    key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(bytes))
+        .is_ok()
 }
 
 impl IdCert {
@@ -202,6 +221,27 @@ impl IdCert {
             public_key,
             not_before,
             not_after,
+            self_signature_ok: OnceLock::new(),
+        })
+    }
+
+    /// Whether the signature verifies (strict Ed25519) with `key` over the
+    /// received TBSCertificate bytes. Checks the signature only, not the
+    /// algorithm identifiers.
+    pub fn is_signed_by(&self, key: &VerifyingKey) -> bool {
+        ed25519_verify_bits(key, self.tbs_der(), self.cert.signature())
+    }
+
+    /// Whether the certificate is signed by its own Ed25519 key (as a root
+    /// certificate is), checked like [`is_signed_by`](Self::is_signed_by).
+    ///
+    /// The answer is computed once per `IdCert` value and then remembered, so
+    /// a cached root certificate costs one signature check in its lifetime.
+    pub fn is_self_signed(&self) -> bool {
+        *self.self_signature_ok.get_or_init(|| {
+            self.public_key
+                .as_ref()
+                .is_some_and(|k| self.is_signed_by(k))
         })
     }
 
@@ -376,6 +416,16 @@ impl IdCsr {
     /// The signature bytes (content of the signature BIT STRING).
     pub fn signature_bytes(&self) -> &[u8] {
         self.req.signature.raw_bytes()
+    }
+
+    /// Whether the self-signature verifies (strict Ed25519) with the
+    /// request's own key over the received CertificationRequestInfo bytes
+    /// (proof of possession). Checks the signature only, not the algorithm
+    /// identifier. `false` if the key is not Ed25519.
+    pub fn is_self_signed(&self) -> bool {
+        self.public_key
+            .as_ref()
+            .is_some_and(|k| ed25519_verify_bits(k, self.info_der(), &self.req.signature))
     }
 
     /// The parsed request.

@@ -1,0 +1,157 @@
+//! Shared plumbing for making certificates with x509-cert's builder: a fixed
+//! profile (subject, issuer, extensions chosen by us), time conversion and
+//! extension encoding.
+
+use std::time::Duration;
+
+use der::DateTime;
+use der::asn1::OctetString;
+use der::{Encode, referenced::OwnedToRef};
+use ed25519_dalek::SigningKey;
+use p2core_types::{IdCert, UnixTimestamp};
+use x509_cert::builder::{Builder, CertificateBuilder, profile::BuilderProfile};
+use x509_cert::certificate::TbsCertificate;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+};
+use x509_cert::ext::{Extension, ToExtension};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
+use x509_cert::time::{Time, Validity};
+
+use crate::error::{CertError, CertKind};
+use crate::verify::{OID_BASIC_CONSTRAINTS, OID_KEY_USAGE};
+
+/// Largest serial accepted: 2^63 - 1.
+pub(crate) const MAX_SERIAL: u64 = (1 << 63) - 1;
+
+/// A builder profile that hands out exactly what it was given.
+pub(crate) struct FixedProfile {
+    pub subject: Name,
+    pub issuer: Name,
+    pub extensions: Vec<Extension>,
+}
+
+impl BuilderProfile for FixedProfile {
+    fn get_issuer(&self, _subject: &Name) -> Name {
+        self.issuer.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        _spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        _tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        Ok(self.extensions.clone())
+    }
+}
+
+pub(crate) fn check_new_serial(serial: u64) -> Result<SerialNumber, CertError> {
+    if serial == 0 {
+        return Err(CertError::SerialNotPositive {
+            kind: CertKind::Actor,
+        });
+    }
+    if serial > MAX_SERIAL {
+        return Err(CertError::SerialTooLarge {
+            kind: CertKind::Actor,
+        });
+    }
+    Ok(SerialNumber::from(serial))
+}
+
+pub(crate) fn to_time(t: UnixTimestamp) -> Result<Time, CertError> {
+    DateTime::from_unix_duration(Duration::from_secs(t.as_secs()))
+        .map(Time::from)
+        .map_err(|_| CertError::InvalidValidity("the date cannot be encoded in X.509 (after 9999)"))
+}
+
+pub(crate) fn extension(
+    oid: der::asn1::ObjectIdentifier,
+    critical: bool,
+    value: &impl Encode,
+) -> Result<Extension, CertError> {
+    let bytes = value
+        .to_der()
+        .map_err(|e| CertError::build("extension", e))?;
+    Ok(Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(bytes).map_err(|e| CertError::build("extension", e))?,
+    })
+}
+
+pub(crate) fn basic_constraints(ca: bool, path_len: Option<u8>) -> Result<Extension, CertError> {
+    extension(
+        OID_BASIC_CONSTRAINTS,
+        true,
+        &BasicConstraints {
+            ca,
+            path_len_constraint: path_len,
+        },
+    )
+}
+
+pub(crate) fn key_usage(
+    usage: impl Into<der::flagset::FlagSet<KeyUsages>>,
+) -> Result<Extension, CertError> {
+    extension(OID_KEY_USAGE, true, &KeyUsage(usage.into()))
+}
+
+/// SubjectKeyIdentifier of `spki` (SHA-1 of the key bits, RFC 5280 §4.2.1.2 method 1).
+pub(crate) fn subject_key_id(
+    spki: &SubjectPublicKeyInfoOwned,
+) -> Result<SubjectKeyIdentifier, CertError> {
+    SubjectKeyIdentifier::try_from(spki.owned_to_ref())
+        .map_err(|e| CertError::build("key identifier", e))
+}
+
+pub(crate) fn ski_extension(
+    ski: &SubjectKeyIdentifier,
+    subject: &Name,
+) -> Result<Extension, CertError> {
+    ski.to_extension(subject, &[])
+        .map_err(|e| CertError::build("extension", e))
+}
+
+pub(crate) fn aki_extension(
+    issuer_ski: &SubjectKeyIdentifier,
+    subject: &Name,
+) -> Result<Extension, CertError> {
+    AuthorityKeyIdentifier {
+        key_identifier: Some(issuer_ski.0.clone()),
+        ..Default::default()
+    }
+    .to_extension(subject, &[])
+    .map_err(|e| CertError::build("extension", e))
+}
+
+/// Builds, signs (Ed25519) and re-parses a certificate.
+pub(crate) fn sign_certificate(
+    profile: FixedProfile,
+    serial: SerialNumber,
+    not_before: UnixTimestamp,
+    not_after: UnixTimestamp,
+    spki: SubjectPublicKeyInfoOwned,
+    key: &SigningKey,
+) -> Result<IdCert, CertError> {
+    if not_before > not_after {
+        return Err(CertError::InvalidValidity("notBefore is after notAfter"));
+    }
+    let validity = Validity::new(to_time(not_before)?, to_time(not_after)?);
+    let builder = CertificateBuilder::new(profile, serial, validity, spki)
+        .map_err(|e| CertError::build("certificate", e))?;
+    let cert = builder
+        .build::<_, ed25519_dalek::Signature>(key)
+        .map_err(|e| CertError::build("certificate", e))?;
+    let der = cert
+        .to_der()
+        .map_err(|e| CertError::build("certificate", e))?;
+    Ok(IdCert::from_der_vec(der)?)
+}

@@ -197,6 +197,20 @@ impl KeyPackage {
             });
         }
         let received = KeyPackageIn::tls_deserialize_exact(bytes).map_err(KeyPackageError::Tls)?;
+        // openmls verifies the signatures over a re-encoding of what it
+        // parsed. Requiring the re-encoding to equal the received bytes makes
+        // that a verification of the received bytes, which are what we store
+        // and hand out. (tls_codec's `mls` feature already rejects non-minimal
+        // length prefixes, the usual source of non-canonical encodings.)
+        if received
+            .tls_serialize_detached()
+            .map_err(KeyPackageError::Tls)?
+            != bytes
+        {
+            return Err(KeyPackageError::Tls(tls_codec::Error::DecodingError(
+                "the KeyPackage is not canonically encoded".into(),
+            )));
+        }
         let crypto = openmls_rust_crypto::RustCrypto::default();
         let inner = received
             .validate(&crypto, ProtocolVersion::Mls10)

@@ -454,6 +454,39 @@ fn truncated_and_padded_tls_bytes_are_rejected() {
 }
 
 #[test]
+fn non_minimal_length_prefix_is_rejected() {
+    // RFC 9420 §2.1.2: vector lengths use the shortest varint. Re-encode the
+    // init key's length 0x20 as the two-byte form 0x40 0x20.
+    let sk = new_session_key();
+    let bytes = valid_bytes(&sk);
+    assert_eq!(bytes[4], 0x20);
+    let mut long = bytes[..4].to_vec();
+    long.extend_from_slice(&[0x40, 0x20]);
+    long.extend_from_slice(&bytes[5..]);
+    assert!(matches!(
+        KeyPackage::from_tls_bytes(&long),
+        Err(KeyPackageError::Tls(_))
+    ));
+}
+
+#[test]
+fn every_cipher_suite_code_in_a_signed_key_package_is_rejected_without_panicking() {
+    // Rewriting the cipher suite (bytes 2..4) invalidates the signature for
+    // known suites and fails decoding for unknown ones; nothing panics.
+    let sk = new_session_key();
+    let bytes = valid_bytes(&sk);
+    let codes = (0u16..=0x0110).chain([0x0906, 0x0907, 0xF042, 0xF110, 0xFFFF]);
+    for code in codes.filter(|&c| c != 0x0001) {
+        let mut t = bytes.clone();
+        t[2..4].copy_from_slice(&code.to_be_bytes());
+        assert!(
+            KeyPackage::from_tls_bytes(&t).is_err(),
+            "accepted cipher suite {code:#06x}"
+        );
+    }
+}
+
+#[test]
 fn last_resort_detection() {
     let sk = new_session_key();
     // RFC 9420: the leaf must list last_resort in its capabilities.

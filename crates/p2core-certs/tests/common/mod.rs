@@ -1,0 +1,301 @@
+//! Test helpers: a hand-rolled DER encoder ("forge") for certificates and
+//! CSRs that break exactly one rule. It does not use x509-cert's builders, so
+//! the verifier is tested against bytes made by different code than the
+//! issuer's.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use der::asn1::{Any, ObjectIdentifier};
+use der::{DateTime, Encode, Tag};
+use ed25519_dalek::{Signer, SigningKey};
+use p2core_types::pdn::{self, OID_CN, OID_DC, OID_UID, OID_UNIQUE_IDENTIFIER};
+use p2core_types::{IdCert, IdCsr};
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+use x509_cert::name::Name;
+use x509_cert::time::{Time, Validity};
+
+/// The "now" of the forged certificates: 2027-01-15T08:00:00Z.
+pub const NOW: u64 = 1_800_000_000;
+pub const DAY: u64 = 86_400;
+pub const ROOT_NB: u64 = NOW - 30 * DAY;
+pub const ROOT_NA: u64 = NOW + 365 * DAY;
+
+pub const ED25519_ALG: &[u8] = &[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+/// Ed25519 OID with explicit NULL parameters (forbidden by RFC 8410).
+pub const ED25519_ALG_NULL: &[u8] = &[0x30, 0x07, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x05, 0x00];
+/// Ed448, 1.3.101.113.
+pub const ED448_ALG: &[u8] = &[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x71];
+
+pub fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+pub fn root_key() -> SigningKey {
+    key(1)
+}
+
+pub fn actor_key() -> SigningKey {
+    key(2)
+}
+
+/// DER tag-length-value.
+pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+pub fn seq(parts: &[&[u8]]) -> Vec<u8> {
+    tlv(0x30, &parts.concat())
+}
+
+pub fn ed25519_spki(key: &SigningKey) -> Vec<u8> {
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(key.verifying_key().as_bytes());
+    seq(&[ED25519_ALG, &tlv(0x03, &bits)])
+}
+
+pub fn ed448_spki() -> Vec<u8> {
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(&[7u8; 57]);
+    seq(&[ED448_ALG, &tlv(0x03, &bits)])
+}
+
+pub fn atav(oid: ObjectIdentifier, tag: Tag, value: &str) -> AttributeTypeAndValue {
+    AttributeTypeAndValue {
+        oid,
+        value: Any::new(tag, value.as_bytes()).unwrap(),
+    }
+}
+
+pub fn dcs(domain: &str) -> Vec<AttributeTypeAndValue> {
+    domain
+        .split('.')
+        .map(|l| atav(OID_DC, Tag::Ia5String, l))
+        .collect()
+}
+
+pub fn name(attrs: Vec<AttributeTypeAndValue>) -> Name {
+    pdn::name_from_attributes(attrs).unwrap()
+}
+
+/// The usual actor attributes: DCs, CN, UID, uniqueIdentifier.
+pub fn actor_attrs(domain: &str, local: &str, session: &str) -> Vec<AttributeTypeAndValue> {
+    let mut a = dcs(domain);
+    a.push(atav(OID_CN, Tag::Utf8String, local));
+    a.push(atav(OID_UID, Tag::Utf8String, &format!("{local}@{domain}")));
+    a.push(atav(OID_UNIQUE_IDENTIFIER, Tag::Ia5String, session));
+    a
+}
+
+pub fn ext(oid: &str, critical: bool, value: &[u8]) -> Extension {
+    Extension {
+        extn_id: ObjectIdentifier::new_unwrap(oid),
+        critical,
+        extn_value: der::asn1::OctetString::new(value).unwrap(),
+    }
+}
+
+pub fn bc(critical: bool, ca: bool, path_len: Option<u8>) -> Extension {
+    let v = BasicConstraints {
+        ca,
+        path_len_constraint: path_len,
+    }
+    .to_der()
+    .unwrap();
+    ext("2.5.29.19", critical, &v)
+}
+
+pub fn ku(critical: bool, usage: impl Into<der::flagset::FlagSet<KeyUsages>>) -> Extension {
+    let v = KeyUsage(usage.into()).to_der().unwrap();
+    ext("2.5.29.15", critical, &v)
+}
+
+fn time(t: u64) -> Time {
+    Time::from(DateTime::from_unix_duration(Duration::from_secs(t)).unwrap())
+}
+
+/// Every field of a certificate, freely settable.
+#[derive(Clone)]
+pub struct Forge {
+    /// `Some(2)` = v3; `None` omits the field (v1).
+    pub version: Option<u8>,
+    /// Content octets of the serial INTEGER (two's complement).
+    pub serial: Vec<u8>,
+    pub tbs_alg: Vec<u8>,
+    pub outer_alg: Vec<u8>,
+    pub issuer: Name,
+    pub not_before: u64,
+    pub not_after: u64,
+    pub subject: Name,
+    pub spki: Vec<u8>,
+    /// Empty: the field is omitted.
+    pub extensions: Vec<Extension>,
+    pub signer: SigningKey,
+    pub tamper_signature: bool,
+}
+
+impl Forge {
+    /// A root certificate that passes every rule.
+    pub fn root(domain: &str) -> Self {
+        let key = root_key();
+        let n = name(dcs(domain));
+        Forge {
+            version: Some(2),
+            serial: vec![0x01],
+            tbs_alg: ED25519_ALG.to_vec(),
+            outer_alg: ED25519_ALG.to_vec(),
+            issuer: n.clone(),
+            not_before: ROOT_NB,
+            not_after: ROOT_NA,
+            subject: n,
+            spki: ed25519_spki(&key),
+            extensions: vec![
+                bc(true, true, Some(0)),
+                ku(true, KeyUsages::KeyCertSign | KeyUsages::CRLSign),
+            ],
+            signer: key,
+            tamper_signature: false,
+        }
+    }
+
+    /// An actor certificate for `local@example.com`, session `s1`, issued by
+    /// [`Forge::root("example.com")`], that passes every rule.
+    pub fn actor() -> Self {
+        Forge {
+            version: Some(2),
+            serial: vec![0x30, 0x39],
+            tbs_alg: ED25519_ALG.to_vec(),
+            outer_alg: ED25519_ALG.to_vec(),
+            issuer: name(dcs("example.com")),
+            not_before: NOW - DAY,
+            not_after: NOW + 29 * DAY,
+            subject: name(actor_attrs("example.com", "alice", "s1")),
+            spki: ed25519_spki(&actor_key()),
+            extensions: vec![bc(true, false, None), ku(true, KeyUsages::DigitalSignature)],
+            signer: root_key(),
+            tamper_signature: false,
+        }
+    }
+
+    pub fn tbs_der(&self) -> Vec<u8> {
+        let version = match self.version {
+            Some(v) => tlv(0xa0, &tlv(0x02, &[v])),
+            None => vec![],
+        };
+        let validity = Validity::<x509_cert::certificate::Rfc5280>::new(
+            time(self.not_before),
+            time(self.not_after),
+        )
+        .to_der()
+        .unwrap();
+        let exts = if self.extensions.is_empty() {
+            vec![]
+        } else {
+            tlv(0xa3, &self.extensions.to_der().unwrap())
+        };
+        seq(&[
+            &version,
+            &tlv(0x02, &self.serial),
+            &self.tbs_alg,
+            &self.issuer.to_der().unwrap(),
+            &validity,
+            &self.subject.to_der().unwrap(),
+            &self.spki,
+            &exts,
+        ])
+    }
+
+    pub fn der(&self) -> Vec<u8> {
+        let tbs = self.tbs_der();
+        let mut sig = self.signer.sign(&tbs).to_bytes();
+        if self.tamper_signature {
+            sig[10] ^= 1;
+        }
+        let mut bits = vec![0u8];
+        bits.extend_from_slice(&sig);
+        seq(&[&tbs, &self.outer_alg, &tlv(0x03, &bits)])
+    }
+
+    pub fn cert(&self) -> IdCert {
+        IdCert::from_der(&self.der()).expect("forged certificate parses")
+    }
+}
+
+/// A root IdCert that passes every rule (domain example.com).
+pub fn good_root() -> IdCert {
+    Forge::root("example.com").cert()
+}
+
+/// Every field of a PKCS #10 request, freely settable.
+#[derive(Clone)]
+pub struct CsrForge {
+    pub subject: Name,
+    pub spki: Vec<u8>,
+    /// Extensions for an extensionRequest attribute; `None` = no attribute.
+    pub requested: Option<Vec<Extension>>,
+    pub alg: Vec<u8>,
+    pub signer: SigningKey,
+    pub tamper_signature: bool,
+}
+
+impl CsrForge {
+    /// A CSR of alice@example.com, session s1, that passes every rule.
+    pub fn alice() -> Self {
+        CsrForge {
+            subject: name(actor_attrs("example.com", "alice", "s1")),
+            spki: ed25519_spki(&actor_key()),
+            requested: Some(vec![ku(true, KeyUsages::DigitalSignature)]),
+            alg: ED25519_ALG.to_vec(),
+            signer: actor_key(),
+            tamper_signature: false,
+        }
+    }
+
+    pub fn info_der(&self) -> Vec<u8> {
+        let attrs = match &self.requested {
+            Some(exts) => {
+                // Attribute ::= SEQUENCE { type OID, values SET OF ANY }
+                let oid = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14")
+                    .to_der()
+                    .unwrap();
+                let value = exts.to_der().unwrap();
+                seq(&[&oid, &tlv(0x31, &value)])
+            }
+            None => vec![],
+        };
+        seq(&[
+            &tlv(0x02, &[0]),
+            &self.subject.to_der().unwrap(),
+            &self.spki,
+            &tlv(0xa0, &attrs),
+        ])
+    }
+
+    pub fn der(&self) -> Vec<u8> {
+        let info = self.info_der();
+        let mut sig = self.signer.sign(&info).to_bytes();
+        if self.tamper_signature {
+            sig[10] ^= 1;
+        }
+        let mut bits = vec![0u8];
+        bits.extend_from_slice(&sig);
+        seq(&[&info, &self.alg, &tlv(0x03, &bits)])
+    }
+
+    pub fn csr(&self) -> IdCsr {
+        IdCsr::from_der(&self.der()).expect("forged CSR parses")
+    }
+}

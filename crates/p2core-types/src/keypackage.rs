@@ -594,6 +594,14 @@ mod tests {
     }
 
     #[test]
+    fn types_are_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<KeyPackage>();
+        check::<LastResortKeyPackage>();
+        check::<KeyPackageError>();
+    }
+
+    #[test]
     fn too_large_is_refused_before_decoding() {
         let b64 = "A".repeat((MAX_KEY_PACKAGE_LEN + 8) / 3 * 4);
         assert!(matches!(

@@ -181,8 +181,9 @@ impl KeyPackage {
         Self::from_tls_bytes(&bytes)
     }
 
-    /// Parses the TLS encoding of one MLS KeyPackage (nothing may follow it)
-    /// and validates it with openmls: leaf node and KeyPackage signatures,
+    /// Parses the TLS encoding of one MLS KeyPackage (canonically encoded,
+    /// nothing may follow it) and validates it with openmls: leaf node and
+    /// KeyPackage signatures,
     /// protocol version MLS 1.0, lifetime valid now and not longer than
     /// [`MAX_LIFETIME_SECS`], init key different from the encryption key,
     /// extensions listed in the leaf's capabilities.

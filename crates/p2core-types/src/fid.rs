@@ -14,7 +14,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Longest accepted local name, in characters (RFC 5321 local-part limit).
 pub const MAX_LOCAL_NAME_LEN: usize = 64;
@@ -239,16 +238,17 @@ impl AsRef<str> for FederationId {
 
 macro_rules! string_serde {
     ($ty:ty, $what:literal) => {
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
             }
         }
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
-                <$ty>::from_str(&s)
-                    .map_err(|e| serde::de::Error::custom(format_args!("invalid {}: {e}", $what)))
+        impl<'de> ::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                <$ty as ::std::str::FromStr>::from_str(&s).map_err(|e| {
+                    <D::Error as ::serde::de::Error>::custom(format_args!("invalid {}: {e}", $what))
+                })
             }
         }
     };

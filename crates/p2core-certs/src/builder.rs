@@ -7,7 +7,7 @@ use std::time::Duration;
 use der::DateTime;
 use der::asn1::OctetString;
 use der::{Encode, referenced::OwnedToRef};
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{Signer, SigningKey};
 use p2core_types::{IdCert, UnixTimestamp};
 use x509_cert::builder::{Builder, CertificateBuilder, profile::BuilderProfile};
 use x509_cert::certificate::TbsCertificate;
@@ -132,7 +132,14 @@ pub(crate) fn aki_extension(
     .map_err(|e| CertError::build("extension", e))
 }
 
-/// Builds, signs (Ed25519) and re-parses a certificate.
+/// DER of the Ed25519 AlgorithmIdentifier: OID 1.3.101.112, no parameters.
+const ED25519_ALGORITHM_DER: [u8; 7] = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+
+/// Builds, signs (Ed25519) and wraps a certificate.
+///
+/// The TBSCertificate is encoded once (by the builder), signed, and the
+/// certificate's DER is assembled around those very bytes; the result is
+/// parsed once into an [`IdCert`].
 pub(crate) fn sign_certificate(
     profile: FixedProfile,
     serial: SerialNumber,
@@ -145,13 +152,33 @@ pub(crate) fn sign_certificate(
         return Err(CertError::InvalidValidity("notBefore is after notAfter"));
     }
     let validity = Validity::new(to_time(not_before)?, to_time(not_after)?);
-    let builder = CertificateBuilder::new(profile, serial, validity, spki)
+    let mut builder = CertificateBuilder::new(profile, serial, validity, spki)
         .map_err(|e| CertError::build("certificate", e))?;
-    let cert = builder
-        .build::<_, ed25519_dalek::Signature>(key)
+    let tbs = builder
+        .finalize(key)
         .map_err(|e| CertError::build("certificate", e))?;
-    let der = cert
-        .to_der()
-        .map_err(|e| CertError::build("certificate", e))?;
+    let signature = key.sign(&tbs).to_bytes();
+    // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature BIT STRING }
+    let mut bit_string = Vec::with_capacity(67);
+    bit_string.extend_from_slice(&[0x03, 0x41, 0x00]);
+    bit_string.extend_from_slice(&signature);
+    let content_len = tbs.len() + ED25519_ALGORITHM_DER.len() + bit_string.len();
+    let mut der = Vec::with_capacity(content_len + 4);
+    der.push(0x30);
+    push_der_length(&mut der, content_len)?;
+    der.extend_from_slice(&tbs);
+    der.extend_from_slice(&ED25519_ALGORITHM_DER);
+    der.extend_from_slice(&bit_string);
     Ok(IdCert::from_der_vec(der)?)
+}
+
+/// Appends a DER definite length.
+fn push_der_length(out: &mut Vec<u8>, len: usize) -> Result<(), CertError> {
+    match len {
+        0..=0x7f => out.push(len as u8),
+        0x80..=0xff => out.extend_from_slice(&[0x81, len as u8]),
+        0x100..=0xffff => out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
+        _ => return Err(CertError::build("certificate", "longer than 64 KiB")),
+    }
+    Ok(())
 }

@@ -146,8 +146,14 @@ impl Issuer {
         let serial = builder::check_new_serial(serial)?;
         let session = verify::verify_csr_parts(csr, expected_actor, &self.domain)?;
         let (not_before, not_after) = self.validity_for(now, requested_validity)?;
-        let subject = pdn::actor_name(expected_actor, &session)
-            .map_err(|e| CertError::build("actor subject", e))?;
+        // Reuse the requested subject when it already is the canonical
+        // encoding (as `build_csr` makes it); otherwise write it canonically.
+        let subject = if pdn::is_canonical_actor_name(csr.subject(), expected_actor, &session) {
+            csr.subject().clone()
+        } else {
+            pdn::actor_name(expected_actor, &session)
+                .map_err(|e| CertError::build("actor subject", e))?
+        };
         let spki = csr.request().info.public_key.clone();
         let extensions = vec![
             builder::basic_constraints(false, None)?,

@@ -232,12 +232,27 @@ fn subject_key_must_be_ed25519() {
 }
 
 #[test]
-fn ed25519_key_that_is_not_a_point_is_a_parse_error() {
-    let mut f = Forge::actor();
+fn ed25519_key_that_is_not_a_point() {
     // y = 2 is not the y-coordinate of a curve point
     let mut bits = vec![0u8, 2];
     bits.extend_from_slice(&[0u8; 31]);
-    f.spki = seq(&[ED25519_ALG, &tlv(0x03, &bits)]);
+    let spki = seq(&[ED25519_ALG, &tlv(0x03, &bits)]);
+    // a certificate parses; its key is unusable
+    let mut f = Forge::actor();
+    f.spki = spki.clone();
+    let cert = f.cert();
+    assert!(cert.has_ed25519_key());
+    assert_eq!(cert.public_key(), None);
+    // a CSR is rejected when parsed: its key is needed at once
+    let mut c = CsrForge::alice();
+    c.spki = spki;
+    assert!(matches!(
+        p2core_types::IdCsr::from_der(&c.der()),
+        Err(p2core_types::CertParseError::NotEd25519(_))
+    ));
+    // an Ed25519 SPKI of the wrong length is a parse error for both
+    let mut f = Forge::actor();
+    f.spki = seq(&[ED25519_ALG, &tlv(0x03, &[0, 1, 2, 3])]);
     assert!(matches!(
         p2core_types::IdCert::from_der(&f.der()),
         Err(p2core_types::CertParseError::NotEd25519(_))

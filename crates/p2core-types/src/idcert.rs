@@ -18,7 +18,6 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use der::asn1::ObjectIdentifier;
-use der::pem::LineEnding;
 use der::{Decode, Header, Reader, SliceReader, Tag};
 use ed25519_dalek::VerifyingKey;
 use x509_cert::Certificate;
@@ -40,9 +39,9 @@ pub const PEM_LABEL_CSR: &str = "CERTIFICATE REQUEST";
 /// Why bytes or text could not be parsed as an ID-Cert or ID-CSR.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertParseError {
-    /// The text is not valid PEM.
+    /// The text is not valid PEM (boundaries, label line, Base64 body).
     #[error("invalid PEM: {0}")]
-    Pem(der::pem::Error),
+    Pem(&'static str),
     /// The PEM text holds no block or more than one.
     #[error("expected exactly one PEM block, found {0}")]
     PemBlockCount(usize),
@@ -69,36 +68,76 @@ impl From<der::Error> for CertParseError {
     }
 }
 
-impl From<der::pem::Error> for CertParseError {
-    fn from(e: der::pem::Error) -> Self {
-        Self::Pem(e)
-    }
-}
-
 /// Decodes exactly one PEM block labelled `label` into DER bytes.
 ///
 /// Surrounding whitespace is ignored; explanatory text before the block
-/// (RFC 7468 §5.2) is accepted; a second block is not.
+/// (RFC 7468 §5.2) is accepted; a second block, text after the block and
+/// headers inside it are not. Certificates are public, so the Base64 body is
+/// decoded with a fast (not constant-time) decoder.
 fn pem_to_der(pem: &str, label: &'static str) -> Result<Vec<u8>, CertParseError> {
-    let pem = pem.trim();
-    let blocks = pem.matches("-----BEGIN ").count();
+    const BEGIN: &str = "-----BEGIN ";
+    const END: &str = "-----END ";
+    const DASHES: &str = "-----";
+    let text = pem.trim();
+    let blocks = text.matches(BEGIN).count();
     if blocks != 1 {
         return Err(CertParseError::PemBlockCount(blocks));
     }
-    let (found, der) = der::pem::decode_vec(pem.as_bytes())?;
+    let start = text.find(BEGIN).unwrap_or(0) + BEGIN.len();
+    let (found, rest) = text[start..].split_once(DASHES).ok_or(CertParseError::Pem(
+        "the BEGIN line is not terminated by -----",
+    ))?;
     if found != label {
         return Err(CertParseError::PemLabel {
             expected: label,
             found: found.to_owned(),
         });
     }
-    Ok(der)
+    let end_at = rest.rfind(END).ok_or(CertParseError::Pem("no END line"))?;
+    let (body, end) = rest.split_at(end_at);
+    let end_label = end[END.len()..]
+        .strip_suffix(DASHES)
+        .ok_or(CertParseError::Pem("text after the END line"))?;
+    if end_label != label {
+        return Err(CertParseError::Pem(
+            "the END label differs from the BEGIN label",
+        ));
+    }
+    if !body.starts_with(['\n', '\r']) {
+        return Err(CertParseError::Pem(
+            "the BEGIN line is not followed by a line break",
+        ));
+    }
+    let mut compact = Vec::with_capacity(body.len());
+    for &b in body.as_bytes() {
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            b':' => return Err(CertParseError::Pem("PEM headers are not supported")),
+            _ => compact.push(b),
+        }
+    }
+    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &compact)
+        .map_err(|_| CertParseError::Pem("the body is not valid Base64"))
 }
 
 fn der_to_pem(label: &str, der: &[u8]) -> String {
-    // Encoding into a String cannot fail for a valid label; keep the API
-    // infallible without panicking by falling back to an empty string.
-    der::pem::encode_string(label, LineEnding::LF, der).unwrap_or_default()
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der);
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 32);
+    out.push_str("-----BEGIN ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    let mut rest = b64.as_str();
+    while !rest.is_empty() {
+        // Base64 text is ASCII, so every index is a character boundary.
+        let (line, tail) = rest.split_at(rest.len().min(64));
+        out.push_str(line);
+        out.push('\n');
+        rest = tail;
+    }
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    out
 }
 
 /// The byte range of the first element inside the outer SEQUENCE of `der`
@@ -120,9 +159,9 @@ fn first_inner_element(der: &[u8]) -> Result<Range<usize>, CertParseError> {
     Ok(start..start + inner.len())
 }
 
-/// Decodes the Ed25519 public key of `spki`: `Ok(None)` if the key is of
-/// another algorithm, an error if it says Ed25519 but is not a valid key.
-fn ed25519_key(spki: &SubjectPublicKeyInfoOwned) -> Result<Option<VerifyingKey>, CertParseError> {
+/// The raw Ed25519 public key of `spki`: `Ok(None)` if the key is of another
+/// algorithm, an error if it says Ed25519 but has parameters or is not 32 bytes.
+fn ed25519_key_bytes(spki: &SubjectPublicKeyInfoOwned) -> Result<Option<[u8; 32]>, CertParseError> {
     if spki.algorithm.oid != OID_ED25519 {
         return Ok(None);
     }
@@ -131,14 +170,22 @@ fn ed25519_key(spki: &SubjectPublicKeyInfoOwned) -> Result<Option<VerifyingKey>,
             "the algorithm parameters must be absent (RFC 8410)",
         ));
     }
-    let bytes: &[u8; 32] = spki
-        .subject_public_key
+    spki.subject_public_key
         .as_bytes()
-        .and_then(|b| b.try_into().ok())
-        .ok_or(CertParseError::NotEd25519("the key is not 32 bytes"))?;
-    VerifyingKey::from_bytes(bytes)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .map(Some)
-        .map_err(|_| CertParseError::NotEd25519("the key is not a curve point"))
+        .ok_or(CertParseError::NotEd25519("the key is not 32 bytes"))
+}
+
+/// Decodes the Ed25519 public key of `spki`: `Ok(None)` if the key is of
+/// another algorithm, an error if it says Ed25519 but is not a valid key.
+fn ed25519_key(spki: &SubjectPublicKeyInfoOwned) -> Result<Option<VerifyingKey>, CertParseError> {
+    match ed25519_key_bytes(spki)? {
+        None => Ok(None),
+        Some(bytes) => VerifyingKey::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|_| CertParseError::NotEd25519("the key is not a curve point")),
+    }
 }
 
 /// The subject's Federation ID (`UID`) and session ID (`uniqueIdentifier`),
@@ -173,7 +220,9 @@ pub struct IdCert {
     tbs: Range<usize>,
     subject_fid: Option<FederationId>,
     session_id: Option<SessionId>,
-    public_key: Option<VerifyingKey>,
+    /// The raw key if the SPKI is Ed25519; decoded into `public_key` on first use.
+    ed25519_bytes: Option<[u8; 32]>,
+    public_key: OnceLock<Option<VerifyingKey>>,
     not_before: UnixTimestamp,
     not_after: UnixTimestamp,
     self_signature_ok: OnceLock<bool>,
@@ -207,7 +256,7 @@ impl IdCert {
         let cert = Certificate::from_der(&der)?;
         let tbs = first_inner_element(&der)?;
         let tbs_cert = cert.tbs_certificate();
-        let public_key = ed25519_key(tbs_cert.subject_public_key_info())?;
+        let ed25519_bytes = ed25519_key_bytes(tbs_cert.subject_public_key_info())?;
         let (subject_fid, session_id) = subject_ids(tbs_cert.subject());
         let validity = tbs_cert.validity();
         let not_before = UnixTimestamp(validity.not_before.to_unix_duration().as_secs());
@@ -218,7 +267,8 @@ impl IdCert {
             tbs,
             subject_fid,
             session_id,
-            public_key,
+            ed25519_bytes,
+            public_key: OnceLock::new(),
             not_before,
             not_after,
             self_signature_ok: OnceLock::new(),
@@ -238,11 +288,9 @@ impl IdCert {
     /// The answer is computed once per `IdCert` value and then remembered, so
     /// a cached root certificate costs one signature check in its lifetime.
     pub fn is_self_signed(&self) -> bool {
-        *self.self_signature_ok.get_or_init(|| {
-            self.public_key
-                .as_ref()
-                .is_some_and(|k| self.is_signed_by(k))
-        })
+        *self
+            .self_signature_ok
+            .get_or_init(|| self.public_key().is_some_and(|k| self.is_signed_by(k)))
     }
 
     /// Parses exactly one PEM block labelled `CERTIFICATE`.
@@ -305,9 +353,26 @@ impl IdCert {
         self.not_after
     }
 
-    /// The subject's Ed25519 public key; `None` if the key is of another algorithm.
+    /// The subject's Ed25519 public key; `None` if the key is of another
+    /// algorithm or is not a valid Ed25519 point.
+    ///
+    /// The point is decoded on the first call and remembered (verifying a
+    /// certificate's chain does not need the subject's own key, so parsing
+    /// does not pay for decoding it).
     pub fn public_key(&self) -> Option<&VerifyingKey> {
-        self.public_key.as_ref()
+        self.public_key
+            .get_or_init(|| {
+                self.ed25519_bytes
+                    .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+            })
+            .as_ref()
+    }
+
+    /// Whether the SubjectPublicKeyInfo is an Ed25519 key: OID 1.3.101.112,
+    /// no parameters, 32 key bytes. (Whether those bytes are a valid point is
+    /// seen by [`public_key`](Self::public_key).)
+    pub fn has_ed25519_key(&self) -> bool {
+        self.ed25519_bytes.is_some()
     }
 
     /// The subject name.

@@ -358,6 +358,35 @@ pub fn actor_name(fid: &FederationId, session_id: &SessionId) -> Result<Name, de
     name_from_attributes(attrs)
 }
 
+/// Whether `name` is byte for byte what [`actor_name`] makes for `fid` and
+/// `session_id` (same attributes, order, string types and values). Lets an
+/// issuer reuse a requested subject without re-encoding it. Never allocates.
+pub fn is_canonical_actor_name(name: &Name, fid: &FederationId, session_id: &SessionId) -> bool {
+    let expected = fid
+        .domain()
+        .labels()
+        .map(|l| (OID_DC, Tag::Ia5String, l))
+        .chain([
+            (OID_CN, Tag::Utf8String, fid.local_name()),
+            (OID_UID, Tag::Utf8String, fid.as_str()),
+            (OID_UNIQUE_IDENTIFIER, Tag::Ia5String, session_id.as_str()),
+        ]);
+    let mut rdns = name.iter_rdn();
+    for (oid, tag, value) in expected {
+        let Some(rdn) = rdns.next() else {
+            return false;
+        };
+        let mut atavs = rdn.iter();
+        let (Some(atav), None) = (atavs.next(), atavs.next()) else {
+            return false;
+        };
+        if atav.oid != oid || atav.value.tag() != tag || atav.value.value() != value.as_bytes() {
+            return false;
+        }
+    }
+    rdns.next().is_none()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +419,24 @@ mod tests {
         );
         // one attribute per RDN
         assert!(name.iter_rdn().all(|rdn| rdn.len() == 1));
+        let sid = SessionId::new("s1").unwrap();
+        assert!(is_canonical_actor_name(&name, &fid, &sid));
+        assert!(!is_canonical_actor_name(
+            &name,
+            &fid,
+            &SessionId::new("s2").unwrap()
+        ));
+        let other: FederationId = "alice@example.com".parse().unwrap();
+        assert!(!is_canonical_actor_name(&name, &other, &sid));
+        // same text, other string type: not canonical
+        let mut attrs: Vec<_> = name.iter().cloned().collect();
+        let last = attrs.len() - 1;
+        attrs[last] = atav(OID_UNIQUE_IDENTIFIER, Tag::Utf8String, b"s1");
+        assert!(!is_canonical_actor_name(
+            &name_from_attributes(attrs).unwrap(),
+            &fid,
+            &sid
+        ));
     }
 
     #[test]

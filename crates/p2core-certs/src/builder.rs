@@ -2,6 +2,7 @@
 //! profile (subject, issuer, extensions chosen by us), time conversion and
 //! extension encoding.
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use der::DateTime;
@@ -26,20 +27,31 @@ use crate::verify::{OID_BASIC_CONSTRAINTS, OID_KEY_USAGE};
 /// Largest serial accepted: 2^63 - 1.
 pub(crate) const MAX_SERIAL: u64 = (1 << 63) - 1;
 
-/// A builder profile that hands out exactly what it was given.
+/// A builder profile that hands out exactly what it was given. The builder
+/// asks for each part once, so the parts are moved out, not cloned.
 pub(crate) struct FixedProfile {
-    pub subject: Name,
-    pub issuer: Name,
-    pub extensions: Vec<Extension>,
+    subject: Cell<Name>,
+    issuer: Cell<Name>,
+    extensions: Cell<Vec<Extension>>,
+}
+
+impl FixedProfile {
+    pub(crate) fn new(subject: Name, issuer: Name, extensions: Vec<Extension>) -> Self {
+        Self {
+            subject: Cell::new(subject),
+            issuer: Cell::new(issuer),
+            extensions: Cell::new(extensions),
+        }
+    }
 }
 
 impl BuilderProfile for FixedProfile {
     fn get_issuer(&self, _subject: &Name) -> Name {
-        self.issuer.clone()
+        self.issuer.take()
     }
 
     fn get_subject(&self) -> Name {
-        self.subject.clone()
+        self.subject.take()
     }
 
     fn build_extensions(
@@ -48,7 +60,7 @@ impl BuilderProfile for FixedProfile {
         _issuer_spk: SubjectPublicKeyInfoRef<'_>,
         _tbs: &TbsCertificate,
     ) -> x509_cert::builder::Result<Vec<Extension>> {
-        Ok(self.extensions.clone())
+        Ok(self.extensions.take())
     }
 }
 

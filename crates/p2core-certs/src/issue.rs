@@ -161,11 +161,7 @@ impl Issuer {
             builder::ski_extension(&builder::subject_key_id(&spki)?, &subject)?,
             builder::aki_extension(&self.root_key_id, &subject)?,
         ];
-        let profile = FixedProfile {
-            subject,
-            issuer: self.root.subject().clone(),
-            extensions,
-        };
+        let profile = FixedProfile::new(subject, self.root.subject().clone(), extensions);
         builder::sign_certificate(profile, serial, not_before, not_after, spki, &self.key)
     }
 }

@@ -32,10 +32,6 @@ pub fn create_root_cert(
         builder::key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)?,
         builder::ski_extension(&ski, &name)?,
     ];
-    let profile = FixedProfile {
-        subject: name.clone(),
-        issuer: name,
-        extensions,
-    };
+    let profile = FixedProfile::new(name.clone(), name, extensions);
     builder::sign_certificate(profile, serial, not_before, not_after, spki, key)
 }

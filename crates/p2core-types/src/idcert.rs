@@ -83,7 +83,10 @@ fn pem_to_der(pem: &str, label: &'static str) -> Result<Vec<u8>, CertParseError>
     if blocks != 1 {
         return Err(CertParseError::PemBlockCount(blocks));
     }
-    let start = text.find(BEGIN).unwrap_or(0) + BEGIN.len();
+    let Some(begin) = text.find(BEGIN) else {
+        return Err(CertParseError::PemBlockCount(0));
+    };
+    let start = begin + BEGIN.len();
     let (found, rest) = text[start..].split_once(DASHES).ok_or(CertParseError::Pem(
         "the BEGIN line is not terminated by -----",
     ))?;

@@ -145,7 +145,7 @@ pub(crate) fn aki_extension(
 }
 
 /// DER of the Ed25519 AlgorithmIdentifier: OID 1.3.101.112, no parameters.
-const ED25519_ALGORITHM_DER: [u8; 7] = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+pub(crate) const ED25519_ALGORITHM_DER: [u8; 7] = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
 
 /// Builds, signs (Ed25519) and wraps a certificate.
 ///
@@ -169,20 +169,66 @@ pub(crate) fn sign_certificate(
     let tbs = builder
         .finalize(key)
         .map_err(|e| CertError::build("certificate", e))?;
-    let signature = key.sign(&tbs).to_bytes();
-    // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature BIT STRING }
-    let mut bit_string = Vec::with_capacity(67);
-    bit_string.extend_from_slice(&[0x03, 0x41, 0x00]);
-    bit_string.extend_from_slice(&signature);
-    let content_len = tbs.len() + ED25519_ALGORITHM_DER.len() + bit_string.len();
+    sign_tbs(&tbs, key)
+}
+
+/// Signs DER `tbs` (a TBSCertificate whose `signature` field is Ed25519)
+/// and assembles the certificate around exactly those bytes:
+/// `Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature BIT STRING }`.
+pub(crate) fn sign_tbs(tbs: &[u8], key: &SigningKey) -> Result<IdCert, CertError> {
+    let signature = key.sign(tbs).to_bytes();
+    let content_len = tbs.len() + ED25519_ALGORITHM_DER.len() + 3 + signature.len();
     let mut der = Vec::with_capacity(content_len + 4);
     der.push(0x30);
     push_der_length(&mut der, content_len)?;
-    der.extend_from_slice(&tbs);
+    der.extend_from_slice(tbs);
     der.extend_from_slice(&ED25519_ALGORITHM_DER);
-    der.extend_from_slice(&bit_string);
+    der.extend_from_slice(&[0x03, 0x41, 0x00]); // BIT STRING, 65 octets, 0 unused bits
+    der.extend_from_slice(&signature);
     Ok(IdCert::from_der_vec(der)?)
 }
+
+/// A DER element: `tag`, definite length, the concatenated `parts`.
+pub(crate) fn tlv(tag: u8, parts: &[&[u8]]) -> Result<Vec<u8>, CertError> {
+    let len = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(len + 4);
+    out.push(tag);
+    push_der_length(&mut out, len)?;
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    Ok(out)
+}
+
+/// A positive INTEGER (DER, with tag) holding `value`.
+pub(crate) fn integer_u64(value: u64) -> Vec<u8> {
+    let bytes = value.to_be_bytes();
+    let skip = bytes.iter().take_while(|&&b| b == 0).count().min(7);
+    let digits = &bytes[skip..];
+    let mut out = Vec::with_capacity(11);
+    out.push(0x02);
+    if digits[0] & 0x80 != 0 {
+        out.push(digits.len() as u8 + 1);
+        out.push(0);
+    } else {
+        out.push(digits.len() as u8);
+    }
+    out.extend_from_slice(digits);
+    out
+}
+
+/// SubjectPublicKeyInfo (DER) of an Ed25519 key.
+pub(crate) fn ed25519_spki_der(key: &[u8; 32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(44);
+    out.extend_from_slice(&[0x30, 0x2a]);
+    out.extend_from_slice(&ED25519_ALGORITHM_DER);
+    out.extend_from_slice(&[0x03, 0x21, 0x00]);
+    out.extend_from_slice(key);
+    out
+}
+
+/// DER of the `[0] EXPLICIT Version v3` field.
+pub(crate) const VERSION_V3_DER: [u8; 5] = [0xa0, 0x03, 0x02, 0x01, 0x02];
 
 /// Appends a DER definite length.
 fn push_der_length(out: &mut Vec<u8>, len: usize) -> Result<(), CertError> {

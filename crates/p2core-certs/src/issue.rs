@@ -6,8 +6,9 @@ use der::Decode;
 use ed25519_dalek::SigningKey;
 use p2core_types::{DomainName, FederationId, IdCert, IdCsr, UnixTimestamp, pdn};
 use x509_cert::ext::pkix::{KeyUsages, SubjectKeyIdentifier};
+use x509_cert::time::Validity;
 
-use crate::builder::{self, FixedProfile, MAX_SERIAL};
+use crate::builder::{self, MAX_SERIAL};
 use crate::error::{CertError, CertKind};
 use crate::verify::{self, OID_SUBJECT_KEY_ID};
 
@@ -35,7 +36,13 @@ pub struct Issuer {
     root: IdCert,
     key: SigningKey,
     domain: DomainName,
-    root_key_id: SubjectKeyIdentifier,
+    /// DER of the root's subject: the issuer field of every issued certificate.
+    issuer_name_der: Vec<u8>,
+    /// DER of the extensions every issued certificate has: BasicConstraints
+    /// `cA=false` and KeyUsage `digitalSignature` (both critical).
+    fixed_extensions_der: Vec<u8>,
+    /// DER of the AuthorityKeyIdentifier extension (the root's key identifier).
+    aki_extension_der: Vec<u8>,
 }
 
 impl std::fmt::Debug for Issuer {
@@ -76,11 +83,24 @@ impl Issuer {
             Some(ski) => ski,
             None => builder::subject_key_id(tbs.subject_public_key_info())?,
         };
+        let issuer_name_der = verify::to_der("issuer name", root.subject())?;
+        let mut fixed_extensions_der =
+            verify::to_der("extension", &builder::basic_constraints(false, None)?)?;
+        fixed_extensions_der.extend(verify::to_der(
+            "extension",
+            &builder::key_usage(KeyUsages::DigitalSignature)?,
+        )?);
+        let aki_extension_der = verify::to_der(
+            "extension",
+            &builder::aki_extension(&root_key_id, root.subject())?,
+        )?;
         Ok(Self {
             root,
             key,
             domain,
-            root_key_id,
+            issuer_name_der,
+            fixed_extensions_der,
+            aki_extension_der,
         })
     }
 
@@ -143,25 +163,53 @@ impl Issuer {
         requested_validity: Option<Duration>,
         serial: u64,
     ) -> Result<IdCert, CertError> {
-        let serial = builder::check_new_serial(serial)?;
+        builder::check_new_serial(serial)?;
         let session = verify::verify_csr_parts(csr, expected_actor, &self.domain)?;
         let (not_before, not_after) = self.validity_for(now, requested_validity)?;
-        // Reuse the requested subject when it already is the canonical
-        // encoding (as `build_csr` makes it); otherwise write it canonically.
-        let subject = if pdn::is_canonical_actor_name(csr.subject(), expected_actor, &session) {
-            csr.subject().clone()
+        // The requested subject is reused when it already is the canonical
+        // encoding (as `build_csr` makes it); otherwise it is written canonically.
+        let subject_der = if pdn::is_canonical_actor_name(csr.subject(), expected_actor, &session) {
+            verify::to_der("actor subject", csr.subject())?
         } else {
-            pdn::actor_name(expected_actor, &session)
-                .map_err(|e| CertError::build("actor subject", e))?
+            let name = pdn::actor_name(expected_actor, &session)
+                .map_err(|e| CertError::build("actor subject", e))?;
+            verify::to_der("actor subject", &name)?
         };
-        let spki = csr.request().info.public_key.clone();
-        let extensions = vec![
-            builder::basic_constraints(false, None)?,
-            builder::key_usage(KeyUsages::DigitalSignature)?,
-            builder::ski_extension(&builder::subject_key_id(&spki)?, &subject)?,
-            builder::aki_extension(&self.root_key_id, &subject)?,
-        ];
-        let profile = FixedProfile::new(subject, self.root.subject().clone(), extensions);
-        builder::sign_certificate(profile, serial, not_before, not_after, spki, &self.key)
+        let key = csr.public_key().ok_or(CertError::KeyNotEd25519 {
+            kind: CertKind::Csr,
+        })?;
+        let spki_der = builder::ed25519_spki_der(key.as_bytes());
+        let ski = builder::subject_key_id(&csr.request().info.public_key)?;
+        let ski_der = verify::to_der("extension", &builder::ski_extension(&ski, csr.subject())?)?;
+        let validity = Validity::<x509_cert::certificate::Rfc5280>::new(
+            builder::to_time(not_before)?,
+            builder::to_time(not_after)?,
+        );
+        let validity_der = verify::to_der("validity", &validity)?;
+        // TBSCertificate, written field by field (RFC 5280 §4.1):
+        // version, serialNumber, signature, issuer, validity, subject,
+        // subjectPublicKeyInfo, [3] extensions.
+        let extensions = builder::tlv(
+            0x30,
+            &[
+                &self.fixed_extensions_der,
+                &ski_der,
+                &self.aki_extension_der,
+            ],
+        )?;
+        let tbs = builder::tlv(
+            0x30,
+            &[
+                &builder::VERSION_V3_DER,
+                &builder::integer_u64(serial),
+                &builder::ED25519_ALGORITHM_DER,
+                &self.issuer_name_der,
+                &validity_der,
+                &subject_der,
+                &spki_der,
+                &builder::tlv(0xa3, &[&extensions])?,
+            ],
+        )?;
+        builder::sign_tbs(&tbs, &self.key)
     }
 }

@@ -476,3 +476,8 @@ pub(crate) fn verify_csr_parts(
     }
     Ok(session)
 }
+
+/// DER of a value, mapped to a build error.
+pub(crate) fn to_der(what: &'static str, value: &impl der::Encode) -> Result<Vec<u8>, CertError> {
+    value.to_der().map_err(|e| CertError::build(what, e))
+}

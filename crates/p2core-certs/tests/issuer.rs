@@ -202,6 +202,23 @@ fn serials_are_checked() {
     let cert = issuer.issue(&c, &alice(), T, None, (1 << 63) - 1).unwrap();
     assert_eq!(cert.serial_u64(), Some((1 << 63) - 1));
     verify_actor_cert(&cert, issuer.root(), T).unwrap();
+    // minimal two's-complement encodings around every byte boundary
+    for serial in [
+        1u64,
+        127,
+        128,
+        255,
+        256,
+        0x7fff,
+        0x8000,
+        0xff_ffff,
+        1 << 56,
+        (1 << 63) - 1,
+    ] {
+        let cert = issuer.issue(&c, &alice(), T, None, serial).unwrap();
+        assert_eq!(cert.serial_u64(), Some(serial));
+        verify_actor_cert(&cert, issuer.root(), T).unwrap();
+    }
     for _ in 0..1000 {
         let s = fresh_serial();
         assert!((1..1 << 63).contains(&s));

@@ -1,0 +1,653 @@
+//! A typed async HTTP client over every route (feature `client`).
+//!
+//! One method per route, taking and returning the endpoint modules' types:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), p2core_routes::client::ClientError> {
+//! use p2core_routes::{client::Client, register};
+//!
+//! let mut client = Client::new("http://127.0.0.1:3000")?;
+//! let created = client.register(&register::Request::new("alice", "s3cr3t")).await?;
+//! println!("registered {}", created.fid);
+//! let challenge = client.challenge().await?;
+//! # let _ = challenge;
+//! client.set_token("token from session_trust");
+//! let events = client.events().await?;
+//! # let _ = events;
+//! # Ok(()) }
+//! ```
+//!
+//! TLS is rustls with the `ring` provider and the platform's root certificates
+//! (`rustls-platform-verifier`); the provider is passed to reqwest explicitly, so no
+//! process-wide default provider is installed.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Method;
+use p2core_types::{ErrorBody, ErrorCode, FederationId, SessionId, UnixTimestamp, events::Event};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::query::TimestampQuery;
+use crate::{
+    BodyKind, RouteInfo, actor_idcerts, challenge, delete_session, events, get_key_packages,
+    register, replace_last_resort_key_package, rotate_server_key, rotate_session_idcert,
+    server_idcert, server_public_key, session_identify, session_trust, update_extern_idcert,
+    upload_key_packages,
+};
+
+/// The timeout [`Client::new`] sets for a whole request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest part of a non-JSON error body kept in a synthesized [`ErrorBody::message`].
+const MAX_SYNTHESIZED_MESSAGE: usize = 512;
+
+/// What can go wrong with a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server answered 4xx/5xx. `body` is the server's `{errcode, error, message}`, or
+    /// one synthesized from the status (and the start of the body text as `message`) when
+    /// the body was not that JSON.
+    #[error("server answered {status}: {body}")]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The error body.
+        body: ErrorBody,
+    },
+    /// The request could not be sent or the response not received (connection refused,
+    /// timeout, TLS failure, …).
+    #[error("HTTP transport error: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// A success response whose body is not what the route defines.
+    #[error("could not decode the {status} response: {message}")]
+    Decode {
+        /// The HTTP status.
+        status: u16,
+        /// What was wrong.
+        message: String,
+    },
+    /// A status that is neither the route's success status nor an error (e.g. 200 where
+    /// 201 was expected, or a 3xx).
+    #[error("unexpected status {status} (expected {expected})")]
+    UnexpectedStatus {
+        /// The HTTP status received.
+        status: u16,
+        /// The route's success status.
+        expected: u16,
+    },
+    /// The request body could not be serialized.
+    #[error("could not encode the request: {0}")]
+    Encode(String),
+    /// [`Client::new`] was given an unusable base URL.
+    #[error("invalid base URL {url:?}: {reason}")]
+    InvalidBaseUrl {
+        /// The URL given.
+        url: String,
+        /// Why it is unusable.
+        reason: String,
+    },
+    /// The TLS configuration could not be built (e.g. no root certificates on the system
+    /// for an `https` base URL).
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+}
+
+impl ClientError {
+    /// The HTTP status, for [`Api`](Self::Api), [`Decode`](Self::Decode) and
+    /// [`UnexpectedStatus`](Self::UnexpectedStatus) errors (and transport errors that have one).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. }
+            | Self::Decode { status, .. }
+            | Self::UnexpectedStatus { status, .. } => Some(*status),
+            Self::Transport(e) => e.status().map(|s| s.as_u16()),
+            _ => None,
+        }
+    }
+
+    /// The error code of an [`Api`](Self::Api) error.
+    pub fn error_code(&self) -> Option<&ErrorCode> {
+        self.error_body().map(|b| &b.error)
+    }
+
+    /// The error body of an [`Api`](Self::Api) error.
+    pub fn error_body(&self) -> Option<&ErrorBody> {
+        match self {
+            Self::Api { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// The error code a status stands for when the server sent no p2core error body.
+pub fn error_code_for_status(status: u16) -> ErrorCode {
+    match status {
+        400 => ErrorCode::BadRequest,
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        410 => ErrorCode::Gone,
+        413 => ErrorCode::PayloadTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        502 => ErrorCode::UpstreamFailed,
+        500..=599 => ErrorCode::Internal,
+        other => ErrorCode::Other(format!("HTTP_{other}")),
+    }
+}
+
+/// A request body, already encoded.
+enum Body {
+    None,
+    Json(Vec<u8>),
+    Pem(String),
+}
+
+impl Body {
+    fn json<T: Serialize + ?Sized>(value: &T) -> Result<Self, ClientError> {
+        serde_json::to_vec(value)
+            .map(Self::Json)
+            .map_err(|e| ClientError::Encode(e.to_string()))
+    }
+}
+
+/// A typed polyproto-core client for one server.
+///
+/// Cloning is cheap (the connection pool is shared).
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    token: Option<String>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:3000`; a path prefix
+    /// such as `https://host/api` is kept and route paths are appended to it), with
+    /// [`DEFAULT_TIMEOUT`] and no token.
+    pub fn new(base_url: &str) -> Result<Self, ClientError> {
+        let base = parse_base_url(base_url)?;
+        let tls = tls_config(base.starts_with("https:"))?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(DEFAULT_TIMEOUT)
+            .build()?;
+        Ok(Self {
+            http,
+            base_url: base,
+            token: None,
+        })
+    }
+
+    /// A client using a `reqwest::Client` configured by the caller.
+    pub fn with_http_client(base_url: &str, http: reqwest::Client) -> Result<Self, ClientError> {
+        Ok(Self {
+            http,
+            base_url: parse_base_url(base_url)?,
+            token: None,
+        })
+    }
+
+    /// This client with a session token, sent as `Authorization: Bearer <token>` on
+    /// routes that need authentication.
+    #[must_use]
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Sets the session token.
+    pub fn set_token(&mut self, token: impl Into<String>) {
+        self.token = Some(token.into());
+    }
+
+    /// Forgets the session token.
+    pub fn clear_token(&mut self) {
+        self.token = None;
+    }
+
+    /// The session token, if one is set.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The underlying reqwest client, for requests outside the typed API.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The base URL without a trailing `/`; append a route path to get a full URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The full URL for `path_and_query` (which starts with `/`).
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base_url, path_and_query)
+    }
+
+    /// Sends an arbitrary request (e.g. a malformed one, in tests) and returns the raw
+    /// response. The token, if set, is sent; `content_type` is set when given.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        content_type: Option<&str>,
+        body: impl Into<Vec<u8>>,
+    ) -> Result<reqwest::Response, ClientError> {
+        let mut req = self.http.request(method, self.url(path_and_query));
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(ct) = content_type {
+            req = req.header(http::header::CONTENT_TYPE, ct);
+        }
+        Ok(req.body(body.into()).send().await?)
+    }
+
+    // ----- routes -----
+
+    /// `POST /register`: create an identity.
+    pub async fn register(
+        &self,
+        request: &register::Request,
+    ) -> Result<register::Response, ClientError> {
+        let (status, bytes) = self
+            .call(&register::INFO, register::INFO.path, Body::json(request)?)
+            .await?;
+        decode_json(status, &bytes)
+    }
+
+    /// `POST /session/trust`: log in with a CSR for a new session; returns its ID-Cert and
+    /// token. The token is not stored in the client; call [`set_token`](Self::set_token).
+    pub async fn session_trust(
+        &self,
+        request: &session_trust::Request,
+    ) -> Result<session_trust::Response, ClientError> {
+        let info = &session_trust::INFO;
+        let (status, bytes) = self.call(info, info.path, Body::json(request)?).await?;
+        decode_json(status, &bytes)
+    }
+
+    /// `POST /session/idcert`: rotate the current session's key with a new CSR (PEM).
+    /// The returned token replaces the old one, which stops working; the client keeps
+    /// the old token until [`set_token`](Self::set_token) is called.
+    pub async fn rotate_session_idcert(
+        &self,
+        request: &rotate_session_idcert::Request,
+    ) -> Result<rotate_session_idcert::Response, ClientError> {
+        let info = &rotate_session_idcert::INFO;
+        let (status, bytes) = self.call(info, info.path, Body::json(request)?).await?;
+        decode_json(status, &bytes)
+    }
+
+    /// `POST /keypackage/@me`: upload KeyPackages (standard Base64 of their TLS encoding).
+    pub async fn upload_key_packages(&self, key_packages: &[String]) -> Result<(), ClientError> {
+        let info = &upload_key_packages::INFO;
+        self.call(info, info.path, Body::json(key_packages)?)
+            .await
+            .map(drop)
+    }
+
+    /// `PUT /keypackage_lr`: replace the last-resort KeyPackage (standard Base64).
+    pub async fn replace_last_resort_key_package(
+        &self,
+        key_package: &str,
+    ) -> Result<(), ClientError> {
+        let info = &replace_last_resort_key_package::INFO;
+        self.call(info, info.path, Body::json(key_package)?)
+            .await
+            .map(drop)
+    }
+
+    /// `GET /challenge`: a fresh challenge string.
+    pub async fn challenge(&self) -> Result<challenge::Response, ClientError> {
+        let info = &challenge::INFO;
+        let (status, bytes) = self.call(info, info.path, Body::None).await?;
+        decode_json(status, &bytes)
+    }
+
+    /// `PUT /key/server` (administrators): rotate the server key; returns the new root
+    /// ID-Cert as PEM.
+    pub async fn rotate_server_key(&self) -> Result<String, ClientError> {
+        let info = &rotate_server_key::INFO;
+        let (status, bytes) = self.call(info, info.path, Body::None).await?;
+        decode_text(status, bytes)
+    }
+
+    /// `GET /idcert/server`: the server's ID-Cert (PEM), now or at `timestamp`.
+    pub async fn server_idcert(
+        &self,
+        timestamp: Option<UnixTimestamp>,
+    ) -> Result<String, ClientError> {
+        let path = server_idcert::path_and_query(&TimestampQuery { timestamp });
+        let (status, bytes) = self.call(&server_idcert::INFO, &path, Body::None).await?;
+        decode_text(status, bytes)
+    }
+
+    /// `GET /key/server`: the server's public key (PEM `SubjectPublicKeyInfo`), now or at
+    /// `timestamp`.
+    pub async fn server_public_key(
+        &self,
+        timestamp: Option<UnixTimestamp>,
+    ) -> Result<String, ClientError> {
+        let path = server_public_key::path_and_query(&TimestampQuery { timestamp });
+        let (status, bytes) = self
+            .call(&server_public_key::INFO, &path, Body::None)
+            .await?;
+        decode_text(status, bytes)
+    }
+
+    /// `GET /idcert/actor/{fid}`: an actor's ID-Certs with their `invalidated` flags.
+    pub async fn actor_idcerts(
+        &self,
+        fid: &FederationId,
+        timestamp: Option<UnixTimestamp>,
+        session_id: Option<&SessionId>,
+    ) -> Result<actor_idcerts::Response, ClientError> {
+        let query = actor_idcerts::Query {
+            timestamp,
+            session_id: session_id.cloned(),
+        };
+        let path = actor_idcerts::path_and_query(fid, &query);
+        let (status, bytes) = self.call(&actor_idcerts::INFO, &path, Body::None).await?;
+        decode_json(status, &bytes)
+    }
+
+    /// `PUT /session/idcert/extern`: announce the current session's new ID-Cert (PEM).
+    pub async fn update_extern_idcert(&self, id_cert_pem: &str) -> Result<(), ClientError> {
+        let info = &update_extern_idcert::INFO;
+        self.call(info, info.path, Body::Pem(id_cert_pem.to_owned()))
+            .await
+            .map(drop)
+    }
+
+    /// `DELETE /session`: invalidate one of the own actor's sessions (sent as JSON body).
+    pub async fn delete_session(&self, session_id: &SessionId) -> Result<(), ClientError> {
+        let info = &delete_session::INFO;
+        let body = Body::json(&delete_session::Request {
+            session_id: session_id.clone(),
+        })?;
+        self.call(info, info.path, body).await.map(drop)
+    }
+
+    /// `GET /keypackage/{fid}`: claim KeyPackages (standard Base64) of an actor.
+    pub async fn get_key_packages(&self, fid: &FederationId) -> Result<Vec<String>, ClientError> {
+        let path = get_key_packages::path(fid);
+        let (status, bytes) = self
+            .call(&get_key_packages::INFO, &path, Body::None)
+            .await?;
+        decode_json::<get_key_packages::Response>(status, &bytes).map(|r| r.0)
+    }
+
+    /// `GET /events`: events missed by the current session; empty on `204`.
+    pub async fn events(&self) -> Result<Vec<Event>, ClientError> {
+        let info = &events::INFO;
+        let (status, bytes) = self.call(info, info.path, Body::None).await?;
+        if status == 204 {
+            return Ok(Vec::new());
+        }
+        decode_json::<events::Response>(status, &bytes).map(|r| r.0)
+    }
+
+    /// `POST /session/identify`: exchange a solved challenge and an ID-Cert for a session
+    /// token on this server.
+    pub async fn session_identify(
+        &self,
+        request: &session_identify::Request,
+    ) -> Result<session_identify::Response, ClientError> {
+        let info = &session_identify::INFO;
+        let (status, bytes) = self.call(info, info.path, Body::json(request)?).await?;
+        decode_json(status, &bytes)
+    }
+
+    /// Sends one request for `info` and checks the status.
+    async fn call(
+        &self,
+        info: &RouteInfo,
+        path_and_query: &str,
+        body: Body,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let mut req = self
+            .http
+            .request(info.method.clone(), self.url(path_and_query));
+        if info.auth.needs_token()
+            && let Some(token) = &self.token
+        {
+            req = req.bearer_auth(token);
+        }
+        req = match body {
+            Body::None => req,
+            Body::Json(bytes) => req
+                .header(
+                    http::header::CONTENT_TYPE,
+                    BodyKind::Json.content_type().unwrap_or_default(),
+                )
+                .body(bytes),
+            Body::Pem(text) => req
+                .header(
+                    http::header::CONTENT_TYPE,
+                    BodyKind::PemText.content_type().unwrap_or_default(),
+                )
+                .body(text),
+        };
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await?.to_vec();
+        if status == info.success_status || Some(status) == info.alt_success_status {
+            Ok((status, bytes))
+        } else if status >= 400 {
+            Err(ClientError::Api {
+                status,
+                body: error_body(status, &bytes),
+            })
+        } else {
+            Err(ClientError::UnexpectedStatus {
+                status,
+                expected: info.success_status,
+            })
+        }
+    }
+}
+
+/// The server's error body, or one synthesized from the status.
+fn error_body(status: u16, bytes: &[u8]) -> ErrorBody {
+    if let Ok(body) = serde_json::from_slice::<ErrorBody>(bytes) {
+        return body;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let mut message: String = text.trim().chars().take(MAX_SYNTHESIZED_MESSAGE).collect();
+    if message.is_empty() {
+        message = http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("error")
+            .to_owned();
+    }
+    ErrorBody {
+        errcode: status,
+        error: error_code_for_status(status),
+        message,
+    }
+}
+
+fn decode_json<T: DeserializeOwned>(status: u16, bytes: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(bytes).map_err(|e| ClientError::Decode {
+        status,
+        message: e.to_string(),
+    })
+}
+
+fn decode_text(status: u16, bytes: Vec<u8>) -> Result<String, ClientError> {
+    String::from_utf8(bytes).map_err(|_| ClientError::Decode {
+        status,
+        message: "body is not UTF-8 text".to_owned(),
+    })
+}
+
+fn parse_base_url(base_url: &str) -> Result<String, ClientError> {
+    let invalid = |reason: &str| ClientError::InvalidBaseUrl {
+        url: base_url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = reqwest::Url::parse(base_url).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("a base URL has no query or fragment"));
+    }
+    if url.host_str().is_none() {
+        return Err(invalid("no host"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// rustls with `ring` and the platform's roots. Without any system roots this fails for
+/// `https` base URLs; for plain-`http` ones a verifier that rejects every certificate is
+/// used instead, since TLS is never negotiated with that server anyway.
+fn tls_config(https: bool) -> Result<rustls::ClientConfig, ClientError> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Tls(e.to_string()))?;
+    match builder.clone().with_platform_verifier() {
+        Ok(b) => Ok(b.with_no_client_auth()),
+        Err(e) if https => Err(ClientError::Tls(e.to_string())),
+        Err(_) => Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(RejectAll(provider)))
+            .with_no_client_auth()),
+    }
+}
+
+/// Rejects every server certificate (used only when there are no system roots).
+#[derive(Debug)]
+struct RejectAll(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for RejectAll {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Err(rustls::Error::General(
+            "no root certificates are installed on this system".to_owned(),
+        ))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            parse_base_url("http://127.0.0.1:3000").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(
+            parse_base_url("http://127.0.0.1:3000/").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(
+            parse_base_url("https://h.example/api/").unwrap(),
+            "https://h.example/api"
+        );
+        for bad in [
+            "",
+            "127.0.0.1:3000",
+            "ftp://x",
+            "http://x/?a=b",
+            "http://x/#f",
+        ] {
+            assert!(
+                matches!(parse_base_url(bad), Err(ClientError::InvalidBaseUrl { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn synthesized_bodies() {
+        let b = error_body(404, b"");
+        assert_eq!(
+            (b.errcode, &b.error, b.message.as_str()),
+            (404, &ErrorCode::NotFound, "Not Found")
+        );
+        let b = error_body(502, b"<html>bad gateway</html>");
+        assert_eq!(b.error, ErrorCode::UpstreamFailed);
+        assert_eq!(b.message, "<html>bad gateway</html>");
+        let b = error_body(
+            409,
+            br#"{"errcode": 409, "error": "P2CORE_FEDERATION_ID_TAKEN"}"#,
+        );
+        assert_eq!(b.error, ErrorCode::FederationIdTaken);
+        assert_eq!(
+            error_code_for_status(418),
+            ErrorCode::Other("HTTP_418".into())
+        );
+        let long = vec![b'x'; 10_000];
+        assert_eq!(
+            error_body(500, &long).message.len(),
+            MAX_SYNTHESIZED_MESSAGE
+        );
+    }
+
+    #[test]
+    fn tls_configs_build() {
+        tls_config(false).unwrap();
+        Client::new("http://127.0.0.1:1").unwrap();
+    }
+}

@@ -1,0 +1,90 @@
+//! `POST /.p2/core/v1/register` — create an identity (seed 003 "Create Identity").
+//!
+//! Legacy path: `POST /p2core/identity` (same bodies).
+//!
+//! ```
+//! use p2core_routes::register;
+//! let req = register::Request::new("alice", "s3cr3t");
+//! assert_eq!(
+//!     serde_json::to_string(&req).unwrap(),
+//!     r#"{"username":"alice","password":"s3cr3t"}"#
+//! );
+//! ```
+
+use http::Method;
+use p2core_types::{ErrorCode, FederationId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{AuthRequirement, BodyKind, Endpoint, LegacyEncoding, LegacyPath, RouteInfo};
+
+/// The route's metadata.
+pub const INFO: RouteInfo = RouteInfo {
+    name: "register",
+    method: Method::POST,
+    path: "/.p2/core/v1/register",
+    legacy_paths: &[LegacyPath {
+        method: Method::POST,
+        path: "/p2core/identity",
+        encoding: LegacyEncoding::Same,
+    }],
+    auth: AuthRequirement::None,
+    request_body: BodyKind::Json,
+    query: &[],
+    query_json_body: false,
+    response_body: BodyKind::Json,
+    success_status: 201,
+    alt_success_status: None,
+    errors: &[
+        ErrorCode::BadRequest,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::InvalidFederationId,
+        ErrorCode::FederationIdTaken,
+    ],
+    summary: "Create an identity (an actor) on this home server with a username and a password.",
+    seed: "seed 003 \"Create Identity\" (`/p2core/identity`); design §4",
+    gone: None,
+};
+
+/// Marker type carrying this endpoint's [`Endpoint`] implementation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Route;
+
+impl Endpoint for Route {
+    const INFO: RouteInfo = INFO;
+    type Request = Request;
+    type Response = Response;
+}
+
+/// Request body: `{"username", "password", "auth_payload"?}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// The preferred local name of the new actor (the part before `@` of its Federation ID).
+    pub username: String,
+    /// The password (p2core requires it; the server stores only an argon2id hash).
+    pub password: String,
+    /// Implementation-specific extra data (seed 003), e.g. `{"email": …}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_payload: Option<Value>,
+}
+
+impl Request {
+    /// A request without `auth_payload`.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            password: password.into(),
+            auth_payload: None,
+        }
+    }
+}
+
+/// `201 Created` body: `{"fid", "payload"?}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    /// The Federation ID of the new identity.
+    pub fid: FederationId,
+    /// Implementation-specific extra data (seed 003).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
+}

@@ -1,0 +1,76 @@
+//! `POST /.p2/core/v1/session/trust` — log in: a new session and its ID-Cert
+//! (seed 003 "Authenticate Session").
+//!
+//! Legacy path: `POST /p2core/session/trust`, where `csr` and `id_cert` are Base64 of the
+//! PEM text ([`LegacyEncoding::Base64Pem`]).
+
+use http::Method;
+use p2core_types::ErrorCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{AuthRequirement, BodyKind, Endpoint, LegacyEncoding, LegacyPath, RouteInfo};
+
+/// The route's metadata.
+pub const INFO: RouteInfo = RouteInfo {
+    name: "session_trust",
+    method: Method::POST,
+    path: "/.p2/core/v1/session/trust",
+    legacy_paths: &[LegacyPath {
+        method: Method::POST,
+        path: "/p2core/session/trust",
+        encoding: LegacyEncoding::Base64Pem,
+    }],
+    auth: AuthRequirement::None,
+    request_body: BodyKind::Json,
+    query: &[],
+    query_json_body: false,
+    response_body: BodyKind::Json,
+    success_status: 201,
+    alt_success_status: None,
+    errors: &[
+        ErrorCode::BadRequest,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::Unauthorized,
+        ErrorCode::InvalidCsr,
+        ErrorCode::InvalidSessionId,
+        ErrorCode::SessionIdTaken,
+    ],
+    summary: "Authenticate with username and password and have the CSR of a new session \
+              signed: returns the session's ID-Cert and its session token.",
+    seed: "seed 003 \"Authenticate Session\" (`/p2core/session/trust`); design §4",
+    gone: None,
+};
+
+/// Marker type carrying this endpoint's [`Endpoint`] implementation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Route;
+
+impl Endpoint for Route {
+    const INFO: RouteInfo = INFO;
+    type Request = Request;
+    type Response = Response;
+}
+
+/// Request body: `{"username", "csr", "password", "auth_payload"?}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// The actor's local name.
+    pub username: String,
+    /// PEM of the ID-CSR for the new session (Base64 of the PEM on the legacy path).
+    pub csr: String,
+    /// The actor's password.
+    pub password: String,
+    /// Implementation-specific extra data (seed 003).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_payload: Option<Value>,
+}
+
+/// `201 Created` body: `{"id_cert", "token"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    /// PEM of the new session's ID-Cert (Base64 of the PEM on the legacy path).
+    pub id_cert: String,
+    /// The session token for this ID-Cert.
+    pub token: String,
+}

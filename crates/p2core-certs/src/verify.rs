@@ -324,8 +324,9 @@ fn check_actor_subject<'a>(
 ///
 /// Checks, in this order: the root ([`verify_root`]: profile, self-signature,
 /// validity at `now`); the certificate's algorithms (Ed25519, TBS field equal
-/// to the outer one); v3; serial (positive, < 2^63, ≤ 20 octets); Ed25519
-/// subject key; issuer equal to the root's subject; the subject pDN (CN, UID,
+/// to the outer one); v3; serial (positive, < 2^63, ≤ 20 octets); an Ed25519
+/// SubjectPublicKeyInfo (the point itself is decoded on the first call of
+/// [`IdCert::public_key`]); issuer equal to the root's subject; the subject pDN (CN, UID,
 /// uniqueIdentifier once each, UID local part = CN, UID domain = DCs = the
 /// issuer's DCs in the same order); extensions (no duplicates, no unknown
 /// critical ones, BasicConstraints absent or `cA=false` and critical, KeyUsage

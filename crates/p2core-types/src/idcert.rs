@@ -5,13 +5,16 @@
 //! `TBSCertificate`, the `CertificationRequestInfo`) lies inside those bytes,
 //! so that signatures are always checked over the bytes that were received and
 //! never over a re-encoding. They also decode, once, what polyproto needs from
-//! the subject name (Federation ID, session ID), the Ed25519 public key and
-//! the validity period.
+//! the subject name (Federation ID, session ID) and the validity period. The
+//! Ed25519 public key of a CSR is decoded when it is parsed (checking the
+//! proof of possession needs it); that of a certificate on the first call of
+//! [`IdCert::public_key`] (verifying a certificate needs its issuer's key, not
+//! its own).
 //!
 //! Parsing only checks that the input is well-formed DER of the right
-//! structure (and, if the key is labelled Ed25519, that it is a valid Ed25519
-//! key). Whether a certificate is a valid polyproto ID-Cert is decided by
-//! `p2core-certs`.
+//! structure (and, if the key is labelled Ed25519, that it has no parameters
+//! and 32 bytes; for a CSR also that it is a curve point). Whether a
+//! certificate is a valid polyproto ID-Cert is decided by `p2core-certs`.
 
 use std::fmt;
 use std::ops::Range;
@@ -56,8 +59,9 @@ pub enum CertParseError {
     /// The bytes are not the DER encoding of the expected structure.
     #[error("invalid DER: {0}")]
     Der(der::Error),
-    /// The public key is labelled Ed25519 (1.3.101.112) but is not a usable
-    /// Ed25519 public key.
+    /// The public key is labelled Ed25519 (1.3.101.112) but has parameters or
+    /// is not 32 bytes long (certificates and CSRs), or is not a curve point
+    /// (CSRs).
     #[error("not a valid Ed25519 public key: {0}")]
     NotEd25519(&'static str),
 }

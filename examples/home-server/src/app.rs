@@ -4,7 +4,7 @@ use std::any::Any;
 
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Response, StatusCode};
+use axum::http::Response;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use axum::Router;

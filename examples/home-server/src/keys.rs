@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use p2core_certs::Issuer;
 use p2core_types::events::ServerCertificateChange;
 use p2core_types::{DomainName, IdCert, UnixTimestamp};

@@ -46,8 +46,11 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
         id_cert: s.cert_pem.clone(),
         auth_payload: None,
     };
-    client(&base_b).session_identify(&req).await.unwrap();
+    let again = client(&base_b).session_identify(&req).await.unwrap();
     assert_api_error(client(&base_b).session_identify(&req).await, 401, ErrorCode::ChallengeUnknown);
+    // identifying the same session again replaces the earlier foreign session and its token
+    assert_api_error(on_b.events().await, 401, ErrorCode::Unauthorized);
+    let on_b = authed(&base_b, &again.token);
     // a challenge B never issued
     let mut forged = req.clone();
     forged.completed_challenge.challenge = "A".repeat(64);
@@ -94,7 +97,7 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
     // the old certificate is now invalidated at A, so B refuses it for new sessions
     assert_api_error(identify(&base_b, &s.key, &s.cert_pem).await, 401, ErrorCode::Unauthorized);
     // the new one works
-    identify(&base_b, &new_key_a, &rotated.id_cert).await.unwrap();
+    let on_b = authed(&base_b, &identify(&base_b, &new_key_a, &rotated.id_cert).await.unwrap());
     // a certificate of another session or actor cannot be pushed through this token
     let other = trust(&base_a, &alice, "pw-alice", "phone").await;
     assert_api_error(on_b.update_extern_idcert(&other.cert_pem).await, 403, ErrorCode::Forbidden);

@@ -17,6 +17,7 @@ async fn bad_requests_get_json_errors() {
     let alice = register(&base, "alice", "pw-alice").await;
     let s = trust(&base, &alice, "pw-alice", "one").await;
     let tok = Some(s.token.as_str());
+    let long_token = "x".repeat(1000);
 
     let cases: Vec<(Method, String, Option<&str>, Option<&str>, Vec<u8>, u16, &str)> = vec![
         // register
@@ -71,7 +72,7 @@ async fn bad_requests_get_json_errors() {
         (Method::DELETE, format!("{V1}/session"), None, json, br#"{"session_id": "one"}"#.to_vec(), 401, "P2CORE_UNAUTHORIZED"),
         // events
         (Method::GET, format!("{V1}/events"), None, None, vec![], 401, "P2CORE_UNAUTHORIZED"),
-        (Method::GET, format!("{V1}/events"), Some(&"x".repeat(1000)), None, vec![], 401, "P2CORE_UNAUTHORIZED"),
+        (Method::GET, format!("{V1}/events"), Some(long_token.as_str()), None, vec![], 401, "P2CORE_UNAUTHORIZED"),
         // foreign identification
         (Method::POST, format!("{V1}/session/identify"), None, json, b"{}".to_vec(), 400, "P2CORE_BAD_REQUEST"),
         (Method::POST, format!("{V1}/session/identify"), None, json, br#"{"completed_challenge": {"challenge": "x", "signature": "y"}, "id_cert": "garbage"}"#.to_vec(), 400, "P2CORE_INVALID_CERTIFICATE"),

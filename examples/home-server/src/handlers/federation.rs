@@ -6,7 +6,7 @@ use axum::Json;
 use p2core_routes::session_identify;
 use p2core_types::{ChallengeString, ErrorCode, IdCert, UnixTimestamp};
 
-use super::{now, parse_cert};
+use super::{now, parse_cert, stored_cert};
 use crate::auth::{Auth, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PemBody};
@@ -91,7 +91,7 @@ pub async fn update_extern_idcert<S: Store>(
         Caller::Local(me) => {
             // A local session's certificate is known here already; accept only that one.
             let cert = parse_cert(&pem)?;
-            let current = parse_cert(&me.cert_pem).map_err(ApiError::internal)?;
+            let current = stored_cert(&me.cert_pem)?;
             if cert.as_der() != current.as_der() {
                 return Err(ApiError::new(
                     ErrorCode::InvalidCertificate,

@@ -7,7 +7,7 @@ use p2core_types::events::LowKeyPackages;
 use p2core_types::keypackage::KeyPackage;
 use p2core_types::ErrorCode;
 
-use super::{now, parse_cert};
+use super::{now, stored_cert};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PathParam};
@@ -21,7 +21,7 @@ pub const MAX_UPLOAD: usize = 100;
 pub const LOW_WATERMARK: u64 = 5;
 
 fn validate(session: &LocalSession, b64: &[String], force_last_resort: bool) -> ApiResult<Vec<NewKeyPackage>> {
-    let cert = parse_cert(&session.cert_pem).map_err(ApiError::internal)?;
+    let cert = stored_cert(&session.cert_pem)?;
     let key = cert
         .public_key()
         .ok_or_else(|| ApiError::internal("session certificate without an Ed25519 key"))?;

@@ -15,7 +15,7 @@ use crate::state::SharedState;
 use crate::storage::Store;
 
 fn decode(field: &str, b64: &str) -> ApiResult<String> {
-    p2core_routes::legacy::pem_from_base64(b64).map_err(|e| {
+    p2core_routes::legacy::base64_to_pem(b64).map_err(|e| {
         ApiError::new(
             ErrorCode::BadRequest,
             format!("{field} must be Base64 of the PEM text on this legacy route: {e}"),

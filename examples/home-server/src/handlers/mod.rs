@@ -24,6 +24,11 @@ pub(crate) fn parse_cert(pem: &str) -> Result<IdCert, ApiError> {
         .map_err(|e| ApiError::new(ErrorCode::InvalidCertificate, format!("invalid ID-Cert: {e}")))
 }
 
+/// Parses a certificate this server stored itself; failure is an internal error.
+pub(crate) fn stored_cert(pem: &str) -> Result<IdCert, ApiError> {
+    IdCert::from_pem(pem).map_err(ApiError::internal)
+}
+
 /// Days as a [`Duration`].
 pub(crate) fn days(d: u32) -> Duration {
     Duration::from_secs(u64::from(d) * 86_400)

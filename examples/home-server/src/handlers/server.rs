@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ed25519_dalek::pkcs8::spki::EncodePublicKey;
-use ed25519_dalek::pkcs8::LineEnding;
+use der::pem::LineEnding;
 use p2core_routes::actor_idcerts;
 use p2core_types::{ChallengeString, ErrorCode, FederationId, IdCert, SessionId, UnixTimestamp};
 use serde::Deserialize;

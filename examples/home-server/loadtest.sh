@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Load test of the example home server; the results go in docs/benchmarks.md.
+# Needs wrk (Debian: apt-get install wrk), curl, jq and openssl. Runs everything on loopback,
+# with bounded duration, and cleans up after itself.
+#
+#   examples/home-server/loadtest.sh            # 10 s per target, 2 wrk threads, 64 connections
+#   DURATION=30s CONNS=128 examples/home-server/loadtest.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION="${DURATION:-10s}"; CONNS="${CONNS:-64}"; THREADS="${THREADS:-2}"
+PORT=3100; BARE_PORT=3199
+BASE="http://127.0.0.1:$PORT"; API="$BASE/.p2/core/v1"
+
+cargo build --release -q -p p2core-home-server --bins --example bare_axum
+DATA="$(mktemp -d)"; WORK="$(mktemp -d)"
+./target/release/p2core-home-server --listen "127.0.0.1:$PORT" --data "$DATA" 2>"$WORK/server.log" & SRV=$!
+./target/release/examples/bare_axum "127.0.0.1:$BARE_PORT" & BARE=$!
+trap 'kill $SRV $BARE 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA" "$WORK"' EXIT
+for _ in $(seq 50); do curl -sf "$API/challenge" >/dev/null 2>&1 && break; sleep 0.1; done
+
+# one actor with one session, so that the certificate lookup returns a real certificate
+cd "$WORK"
+jq -n '{username: "bench", password: "bench-password"}' |
+  curl -sS --fail-with-body -H 'content-type: application/json' --data @- "$API/register" >/dev/null
+openssl genpkey -algorithm ed25519 -out s.key
+openssl req -new -key s.key -out s.csr -subj "/DC=localhost/CN=bench/UID=bench@localhost/uniqueIdentifier=s1"
+jq -n --rawfile csr s.csr '{username: "bench", password: "bench-password", csr: $csr}' |
+  curl -sS --fail-with-body -H 'content-type: application/json' --data @- "$API/session/trust" >/dev/null
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+for target in "$API/idcert/actor/bench@localhost" "$API/challenge" "http://127.0.0.1:$BARE_PORT/bare"; do
+  echo; echo "== wrk -t$THREADS -c$CONNS -d$DURATION --latency $target"
+  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$target"
+done

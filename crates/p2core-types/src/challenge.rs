@@ -201,7 +201,10 @@ mod tests {
         assert!(!c.is_expired(UnixTimestamp(1300)));
         assert!(c.is_expired(UnixTimestamp(1301)));
         let sol = c.solve(&key(1));
-        assert!(c.verify_solution(&sol, &key(1).verifying_key(), UnixTimestamp(1300)).is_ok());
+        assert!(
+            c.verify_solution(&sol, &key(1).verifying_key(), UnixTimestamp(1300))
+                .is_ok()
+        );
         assert!(matches!(
             c.verify_solution(&sol, &key(1).verifying_key(), UnixTimestamp(1301)),
             Err(ChallengeError::Expired { .. })
@@ -247,6 +250,9 @@ mod tests {
             serde_json::to_string(&c).unwrap(),
             r#"{"challenge":"UH675678rbnFGNHJV2ijcnr3ghjHV74jahXX","expires":1620000000}"#
         );
-        assert!(serde_json::from_str::<ChallengeString>(r#"{"challenge":"short","expires":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<ChallengeString>(r#"{"challenge":"short","expires":1}"#)
+                .is_err()
+        );
     }
 }

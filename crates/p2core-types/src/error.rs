@@ -171,14 +171,23 @@ mod tests {
             assert!((400..=599).contains(&code.status()));
             assert!(code.as_str().starts_with("P2CORE_"));
         }
-        assert_eq!(ErrorCode::from_wire("M_UNKNOWN"), ErrorCode::Other("M_UNKNOWN".into()));
+        assert_eq!(
+            ErrorCode::from_wire("M_UNKNOWN"),
+            ErrorCode::Other("M_UNKNOWN".into())
+        );
     }
 
     #[test]
     fn seed_bodies() {
         for (json, code) in [
-            (r#"{"errcode": 409, "error": "P2CORE_FEDERATION_ID_TAKEN"}"#, ErrorCode::FederationIdTaken),
-            (r#"{"errcode": 409, "error": "P2CORE_SESSION_ID_TAKEN"}"#, ErrorCode::SessionIdTaken),
+            (
+                r#"{"errcode": 409, "error": "P2CORE_FEDERATION_ID_TAKEN"}"#,
+                ErrorCode::FederationIdTaken,
+            ),
+            (
+                r#"{"errcode": 409, "error": "P2CORE_SESSION_ID_TAKEN"}"#,
+                ErrorCode::SessionIdTaken,
+            ),
         ] {
             let b: ErrorBody = serde_json::from_str(json).unwrap();
             assert_eq!((b.errcode, b.error), (409, code));

@@ -215,9 +215,18 @@ mod tests {
             signature: "ab".into(),
         };
         let ev = Event::new(&inv, 0).unwrap();
-        assert_eq!(ev.d, serde_json::json!({"serial": 12, "invalidSince": 34, "signature": "ab"}));
-        assert_eq!(ActorCertificateInvalidation::signed_message(12, UnixTimestamp(34)), b"3412");
-        assert!(matches!(ev.payload::<NewSession>(), Err(EventError::WrongKind { .. })));
+        assert_eq!(
+            ev.d,
+            serde_json::json!({"serial": 12, "invalidSince": 34, "signature": "ab"})
+        );
+        assert_eq!(
+            ActorCertificateInvalidation::signed_message(12, UnixTimestamp(34)),
+            b"3412"
+        );
+        assert!(matches!(
+            ev.payload::<NewSession>(),
+            Err(EventError::WrongKind { .. })
+        ));
         assert_eq!(ev.payload::<ActorCertificateInvalidation>().unwrap(), inv);
     }
 }

@@ -14,7 +14,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-
 /// Longest accepted local name, in characters (RFC 5321 local-part limit).
 pub const MAX_LOCAL_NAME_LEN: usize = 64;
 /// Longest accepted DNS label, in characters.
@@ -267,7 +266,10 @@ mod tests {
         for (input, canon) in [
             ("alice@example.com", "alice@example.com"),
             ("ALICE@Example.COM", "alice@example.com"),
-            ("a.b_c%d+e-f@sub.example.co.uk", "a.b_c%d+e-f@sub.example.co.uk"),
+            (
+                "a.b_c%d+e-f@sub.example.co.uk",
+                "a.b_c%d+e-f@sub.example.co.uk",
+            ),
             ("bob@localhost", "bob@localhost"),
             ("x@a-b.c", "x@a-b.c"),
         ] {
@@ -305,8 +307,14 @@ mod tests {
     fn errors_are_specific() {
         assert_eq!(FederationId::new("alice"), Err(FidError::MissingOrExtraAt));
         assert_eq!(FederationId::new("@x"), Err(FidError::EmptyLocalName));
-        assert_eq!(FederationId::new("a b@x"), Err(FidError::InvalidLocalNameChar(' ')));
-        assert_eq!(FederationId::new("a@x_y"), Err(FidError::InvalidDomainChar('_')));
+        assert_eq!(
+            FederationId::new("a b@x"),
+            Err(FidError::InvalidLocalNameChar(' '))
+        );
+        assert_eq!(
+            FederationId::new("a@x_y"),
+            Err(FidError::InvalidDomainChar('_'))
+        );
         assert_eq!(FederationId::new("a@x..y"), Err(FidError::EmptyLabel));
     }
 
@@ -320,7 +328,10 @@ mod tests {
         );
         let label63 = "b".repeat(63);
         assert!(DomainName::new(&format!("{label63}.com")).is_ok());
-        assert_eq!(DomainName::new(&format!("b{label63}.com")), Err(FidError::LabelTooLong));
+        assert_eq!(
+            DomainName::new(&format!("b{label63}.com")),
+            Err(FidError::LabelTooLong)
+        );
         // 4 labels of 63 + 3 dots = 255 > 253
         let long = [label63.as_str(); 4].join(".");
         assert_eq!(DomainName::new(&long), Err(FidError::DomainTooLong));
@@ -333,7 +344,10 @@ mod tests {
     fn accessors_and_serde() {
         let fid = FederationId::new("Xenia@Chat.Example.com").unwrap();
         assert_eq!(fid.local_name(), "xenia");
-        assert_eq!(fid.domain().labels().collect::<Vec<_>>(), ["chat", "example", "com"]);
+        assert_eq!(
+            fid.domain().labels().collect::<Vec<_>>(),
+            ["chat", "example", "com"]
+        );
         let json = serde_json::to_string(&fid).unwrap();
         assert_eq!(json, "\"xenia@chat.example.com\"");
         let back: FederationId = serde_json::from_str("\"XENIA@chat.example.com\"").unwrap();

@@ -86,7 +86,10 @@ mod tests {
         assert_eq!(SessionId::new(""), Err(SessionIdError::Length(0)));
         assert!(SessionId::new("a").is_ok());
         assert!(SessionId::new(&"a".repeat(32)).is_ok());
-        assert_eq!(SessionId::new(&"a".repeat(33)), Err(SessionIdError::Length(33)));
+        assert_eq!(
+            SessionId::new(&"a".repeat(33)),
+            Err(SessionIdError::Length(33))
+        );
         // the UUID in the seed examples is 36 characters: too long
         assert!(SessionId::new("593b30d8-0c98-4393-9331-988281b46782").is_err());
         assert_eq!(SessionId::new("ü"), Err(SessionIdError::NotIa5('ü')));

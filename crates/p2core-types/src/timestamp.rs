@@ -119,7 +119,16 @@ mod tests {
         assert_eq!(s, UnixTimestamp(42));
         let max: UnixTimestamp = serde_json::from_str("\"18446744073709551615\"").unwrap();
         assert_eq!(max.0, u64::MAX);
-        for bad in ["-1", "\"-1\"", "\" 1\"", "\"1e3\"", "1.5", "\"\"", "null", "\"18446744073709551616\""] {
+        for bad in [
+            "-1",
+            "\"-1\"",
+            "\" 1\"",
+            "\"1e3\"",
+            "1.5",
+            "\"\"",
+            "null",
+            "\"18446744073709551616\"",
+        ] {
             assert!(serde_json::from_str::<UnixTimestamp>(bad).is_err(), "{bad}");
         }
         assert_eq!(serde_json::to_string(&UnixTimestamp(7)).unwrap(), "7");

@@ -9,7 +9,9 @@ use axum::routing::get;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:3199".to_owned());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:3199".to_owned());
     let app = Router::new().route(
         "/bare",
         get(|| async { r#"{"challenge":"bare","expires":0}"# }),

@@ -2,13 +2,13 @@
 
 use std::any::Any;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Response;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, delete, get, post, put};
-use axum::Router;
-use p2core_routes::{LegacyEncoding, RouteInfo, all_routes};
+use p2core_routes::{LegacyEncoding, RouteInfo};
 use p2core_types::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -24,9 +24,7 @@ use crate::storage::Store;
 /// If `name` is not in the table: the table is static, and the test suite
 /// checks that every name used here exists.
 fn info(name: &str) -> &'static RouteInfo {
-    all_routes()
-        .iter()
-        .find(|r| r.name == name)
+    p2core_routes::route(name)
         .unwrap_or_else(|| panic!("route {name} is missing from p2core_routes::all_routes()"))
 }
 
@@ -53,7 +51,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method")
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this route does not accept that method",
+    )
 }
 
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response<Body> {
@@ -78,7 +79,12 @@ pub fn router<S: Store>(state: SharedState<S>) -> Router {
         post(identity::rotate_session_idcert::<S>),
         Some(post(legacy::rotate_session_idcert::<S>)),
     );
-    r = bind(r, "upload_key_packages", post(keypackages::upload_key_packages::<S>), None);
+    r = bind(
+        r,
+        "upload_key_packages",
+        post(keypackages::upload_key_packages::<S>),
+        None,
+    );
     r = bind(
         r,
         "replace_last_resort_key_package",
@@ -86,15 +92,45 @@ pub fn router<S: Store>(state: SharedState<S>) -> Router {
         None,
     );
     r = bind(r, "challenge", get(server::challenge::<S>), None);
-    r = bind(r, "rotate_server_key", put(server::rotate_server_key::<S>), None);
+    r = bind(
+        r,
+        "rotate_server_key",
+        put(server::rotate_server_key::<S>),
+        None,
+    );
     r = bind(r, "server_idcert", get(server::server_idcert::<S>), None);
-    r = bind(r, "server_public_key", get(server::server_public_key::<S>), None);
+    r = bind(
+        r,
+        "server_public_key",
+        get(server::server_public_key::<S>),
+        None,
+    );
     r = bind(r, "actor_idcerts", get(server::actor_idcerts::<S>), None);
-    r = bind(r, "update_extern_idcert", put(federation::update_extern_idcert::<S>), None);
-    r = bind(r, "delete_session", delete(identity::delete_session::<S>), None);
-    r = bind(r, "get_key_packages", get(keypackages::get_key_packages::<S>), None);
+    r = bind(
+        r,
+        "update_extern_idcert",
+        put(federation::update_extern_idcert::<S>),
+        None,
+    );
+    r = bind(
+        r,
+        "delete_session",
+        delete(identity::delete_session::<S>),
+        None,
+    );
+    r = bind(
+        r,
+        "get_key_packages",
+        get(keypackages::get_key_packages::<S>),
+        None,
+    );
     r = bind(r, "events", get(events::events::<S>), None);
-    r = bind(r, "session_identify", post(federation::session_identify::<S>), None);
+    r = bind(
+        r,
+        "session_identify",
+        post(federation::session_identify::<S>),
+        None,
+    );
     let gone = info("legacy_key_user");
     let successor = gone.gone.unwrap_or("/.p2/core/v1/session/idcert");
     r = r.route(gone.path, post(move || legacy::gone(successor)));
@@ -106,4 +142,3 @@ pub fn router<S: Store>(state: SharedState<S>) -> Router {
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
-

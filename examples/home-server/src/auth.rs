@@ -48,16 +48,19 @@ impl<S: Store> FromRequestParts<SharedState<S>> for Auth {
         parts: &mut Parts,
         state: &SharedState<S>,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("this route needs an Authorization: Bearer <token> header"))?;
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("this route needs an Authorization: Bearer <token> header")
+        })?;
         let value = header
             .to_str()
             .map_err(|_| ApiError::unauthorized("the Authorization header is not ASCII"))?;
         let token = match value.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => return Err(ApiError::unauthorized("the Authorization header must be 'Bearer <token>'")),
+            _ => {
+                return Err(ApiError::unauthorized(
+                    "the Authorization header must be 'Bearer <token>'",
+                ));
+            }
         };
         if token.is_empty() || token.len() > 256 {
             return Err(ApiError::unauthorized("invalid session token"));
@@ -66,7 +69,9 @@ impl<S: Store> FromRequestParts<SharedState<S>> for Auth {
             .store
             .caller_by_token(&hash_token(token), UnixTimestamp::now())
             .await?
-            .ok_or_else(|| ApiError::unauthorized("the session token is unknown, revoked or expired"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the session token is unknown, revoked or expired")
+            })?;
         Ok(Auth(caller))
     }
 }

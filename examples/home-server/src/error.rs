@@ -1,8 +1,8 @@
 //! The one error type handlers return: always answered with the JSON error body.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use p2core_types::{ErrorBody, ErrorCode};
 
 use crate::storage::StoreError;

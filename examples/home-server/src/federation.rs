@@ -76,7 +76,10 @@ impl Federation {
     /// A federation client using `peers` to locate servers (others: `https://DOMAIN`).
     pub fn new(peers: &[Peer], cache_ttl: Duration) -> Self {
         Self {
-            peers: peers.iter().map(|p| (p.domain.clone(), p.url.clone())).collect(),
+            peers: peers
+                .iter()
+                .map(|p| (p.domain.clone(), p.url.clone()))
+                .collect(),
             cache_ttl,
             roots: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
@@ -128,14 +131,19 @@ impl Federation {
     }
 
     fn check(cert: &IdCert, root: &IdCert, now: UnixTimestamp) -> Result<(), FederationError> {
-        p2core_certs::verify_actor_cert(cert, root, now).map_err(|e| FederationError::Invalid(e.to_string()))
+        p2core_certs::verify_actor_cert(cert, root, now)
+            .map_err(|e| FederationError::Invalid(e.to_string()))
     }
 
     /// Verifies a foreign actor's ID-Cert: it must chain to its home server's
     /// root certificate (the cached current one, a freshly fetched current
     /// one, or the one the home server had when the certificate was issued),
     /// and the home server must list it, not invalidated, for its session.
-    pub async fn verify_foreign_cert(&self, cert: &IdCert, now: UnixTimestamp) -> Result<(), FederationError> {
+    pub async fn verify_foreign_cert(
+        &self,
+        cert: &IdCert,
+        now: UnixTimestamp,
+    ) -> Result<(), FederationError> {
         let fid = cert.subject_fid().ok_or(FederationError::NoFederationId)?;
         let session = cert.session_id().ok_or(FederationError::NoFederationId)?;
         let domain = fid.domain();
@@ -167,10 +175,8 @@ impl Federation {
         let listed = with_timeout(domain, client.actor_idcerts(fid, None, Some(session))).await?;
         let mut found = None;
         for (pem, invalidated) in listed.idcerts.iter().zip(listed.invalidated.iter()) {
-            if let Ok(c) = IdCert::from_pem(pem) {
-                if c.as_der() == cert.as_der() {
-                    found = Some(*invalidated);
-                }
+            if IdCert::from_pem(pem).is_ok_and(|c| c.as_der() == cert.as_der()) {
+                found = Some(*invalidated);
             }
         }
         match found {

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use ed25519_dalek::SigningKey;
 use der::pem::LineEnding;
+use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use p2core_certs::Issuer;
 use p2core_types::events::ServerCertificateChange;
@@ -63,7 +63,9 @@ fn write_private_key(data_dir: &Path, serial: i64, key: &SigningKey) -> Result<S
     let mut f = opts.open(&path).map_err(io)?;
     f.write_all(pem.as_bytes()).map_err(io)?;
     f.sync_all().map_err(io)?;
-    std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+    std::fs::File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
     Ok(name)
 }
 
@@ -76,7 +78,8 @@ pub fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
         use std::os::unix::fs::DirBuilderExt;
         b.mode(0o700);
     }
-    b.create(dir).map_err(|e| KeyError::Io(dir.display().to_string(), e))
+    b.create(dir)
+        .map_err(|e| KeyError::Io(dir.display().to_string(), e))
 }
 
 fn new_root(

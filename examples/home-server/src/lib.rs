@@ -62,8 +62,12 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
     config.validate().map_err(StartError::Config)?;
     keys::create_private_dir(&config.data)?;
     let store = SqliteStore::open(&config.database_path()).await?;
-    let keys = keys::load_or_create(&store, &config.data, &config.domain, config.root_cert_days).await?;
-    let federation = Federation::new(&config.peers, Duration::from_secs(config.root_cache_seconds));
+    let keys =
+        keys::load_or_create(&store, &config.data, &config.domain, config.root_cert_days).await?;
+    let federation = Federation::new(
+        &config.peers,
+        Duration::from_secs(config.root_cache_seconds),
+    );
     Ok(Arc::new(AppState {
         store,
         config,
@@ -97,14 +101,18 @@ impl RunningServer {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        let res = (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let res = (&mut self.task)
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         self.state.store.close().await;
         res
     }
 
     /// Waits until the server task ends (it ends on Ctrl-C when started by [`start`] with `ctrl_c = true`).
     pub async fn wait(mut self) -> std::io::Result<()> {
-        let res = (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let res = (&mut self.task)
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         self.state.store.close().await;
         res
     }
@@ -115,8 +123,12 @@ impl RunningServer {
 pub async fn start(config: Config, ctrl_c: bool) -> Result<RunningServer, StartError> {
     let listen = config.listen;
     let state = build_state(config).await?;
-    let listener = TcpListener::bind(listen).await.map_err(|e| StartError::Listen(listen, e))?;
-    let addr = listener.local_addr().map_err(|e| StartError::Listen(listen, e))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| StartError::Listen(listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(listen, e))?;
     let (tx, rx) = oneshot::channel::<()>();
     let app = app::router(state.clone());
     let task = tokio::spawn(async move {

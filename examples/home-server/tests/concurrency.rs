@@ -52,13 +52,15 @@ async fn fifty_parallel_claims_never_share_a_key_package() {
     let base = server.base_url();
     let alice = register(&base, "alice", "pw-a").await;
     let s = trust(&base, &alice, "pw-a", "only").await;
-    let kps: Vec<String> = p2core_types::keypackage::generate_key_packages(&s.key, &alice, 40, false)
-        .unwrap()
-        .iter()
-        .map(|k| k.to_base64())
-        .collect();
+    let kps: Vec<String> =
+        p2core_types::keypackage::generate_key_packages(&s.key, &alice, 40, false)
+            .unwrap()
+            .iter()
+            .map(|k| k.to_base64())
+            .collect();
     s.client.upload_key_packages(&kps).await.unwrap();
-    let lr = p2core_types::keypackage::generate_key_packages(&s.key, &alice, 1, true).unwrap()[0].to_base64();
+    let lr = p2core_types::keypackage::generate_key_packages(&s.key, &alice, 1, true).unwrap()[0]
+        .to_base64();
     s.client.replace_last_resort_key_package(&lr).await.unwrap();
     let bob = register(&base, "bob", "pw-b").await;
     let b = trust(&base, &bob, "pw-b", "claimer").await;
@@ -78,7 +80,10 @@ async fn fifty_parallel_claims_never_share_a_key_package() {
         if got[0] == lr {
             last_resort += 1;
         } else {
-            assert!(regular.insert(got[0].clone()), "a KeyPackage was handed out twice");
+            assert!(
+                regular.insert(got[0].clone()),
+                "a KeyPackage was handed out twice"
+            );
         }
     }
     assert_eq!(regular.len(), 40, "every regular KeyPackage exactly once");

@@ -6,7 +6,11 @@ use common::*;
 use p2core_routes::session_identify;
 use p2core_types::{CompletedChallenge, ErrorCode, IdCert, UnixTimestamp};
 
-async fn identify(base_b: &str, key: &ed25519_dalek::SigningKey, cert_pem: &str) -> Result<String, p2core_routes::client::ClientError> {
+async fn identify(
+    base_b: &str,
+    key: &ed25519_dalek::SigningKey,
+    cert_pem: &str,
+) -> Result<String, p2core_routes::client::ClientError> {
     let challenge = client(base_b).challenge().await.unwrap();
     let req = session_identify::Request {
         completed_challenge: CompletedChallenge {
@@ -24,7 +28,13 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
     let a = spawn(dir_a.path(), "a.localhost", &[], &[]).await;
-    let b = spawn(dir_b.path(), "b.localhost", &[], &[("a.localhost", a.base_url())]).await;
+    let b = spawn(
+        dir_b.path(),
+        "b.localhost",
+        &[],
+        &[("a.localhost", a.base_url())],
+    )
+    .await;
     let (base_a, base_b) = (a.base_url(), b.base_url());
 
     let alice = register(&base_a, "alice", "pw-alice").await;
@@ -47,7 +57,11 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
         auth_payload: None,
     };
     let again = client(&base_b).session_identify(&req).await.unwrap();
-    assert_api_error(client(&base_b).session_identify(&req).await, 401, ErrorCode::ChallengeUnknown);
+    assert_api_error(
+        client(&base_b).session_identify(&req).await,
+        401,
+        ErrorCode::ChallengeUnknown,
+    );
     // identifying the same session again replaces the earlier foreign session and its token
     assert_api_error(on_b.events().await, 401, ErrorCode::Unauthorized);
     let on_b = authed(&base_b, &again.token);
@@ -55,9 +69,14 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
     let mut forged = req.clone();
     forged.completed_challenge.challenge = "A".repeat(64);
     forged.completed_challenge.signature = hex::encode(
-        ed25519_dalek::Signer::sign(&s.key, forged.completed_challenge.challenge.as_bytes()).to_bytes(),
+        ed25519_dalek::Signer::sign(&s.key, forged.completed_challenge.challenge.as_bytes())
+            .to_bytes(),
     );
-    assert_api_error(client(&base_b).session_identify(&forged).await, 401, ErrorCode::ChallengeUnknown);
+    assert_api_error(
+        client(&base_b).session_identify(&forged).await,
+        401,
+        ErrorCode::ChallengeUnknown,
+    );
     // a solution by another key than the certificate's
     let c2 = client(&base_b).challenge().await.unwrap();
     let wrong = session_identify::Request {
@@ -68,7 +87,44 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
         id_cert: s.cert_pem.clone(),
         auth_payload: None,
     };
-    assert_api_error(client(&base_b).session_identify(&wrong).await, 403, ErrorCode::ChallengeFailed);
+    assert_api_error(
+        client(&base_b).session_identify(&wrong).await,
+        403,
+        ErrorCode::ChallengeFailed,
+    );
+
+    // an expired challenge (planted in B's database, as if issued 10 minutes ago)
+    let expired = "Expired0challenge0for0the0federation0test0aaaaaaaaaaaaaaaaaaaaaa";
+    let now = UnixTimestamp::now().0 as i64;
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir_b.path().join("p2core.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO challenges (challenge, expires, created_at) VALUES (?, ?, ?)")
+        .bind(expired)
+        .bind(now - 300)
+        .bind(now - 600)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let old = session_identify::Request {
+        completed_challenge: CompletedChallenge {
+            challenge: expired.to_owned(),
+            signature: hex::encode(
+                ed25519_dalek::Signer::sign(&s.key, expired.as_bytes()).to_bytes(),
+            ),
+        },
+        id_cert: s.cert_pem.clone(),
+        auth_payload: None,
+    };
+    assert_api_error(
+        client(&base_b).session_identify(&old).await,
+        401,
+        ErrorCode::ChallengeExpired,
+    );
 
     // a certificate from a self-made "a.localhost" root is refused
     let fake_key = new_key();
@@ -82,8 +138,14 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
     .unwrap();
     let issuer = p2core_certs::Issuer::new(fake_root, fake_key).unwrap();
     let csr = p2core_certs::build_csr(&s.key, &alice, &s.session_id).unwrap();
-    let fake = issuer.issue(&csr, &alice, UnixTimestamp::now(), None, 99).unwrap();
-    assert_api_error(identify(&base_b, &s.key, &fake.to_pem()).await, 400, ErrorCode::InvalidCertificate);
+    let fake = issuer
+        .issue(&csr, &alice, UnixTimestamp::now(), None, 99)
+        .unwrap();
+    assert_api_error(
+        identify(&base_b, &s.key, &fake.to_pem()).await,
+        400,
+        ErrorCode::InvalidCertificate,
+    );
 
     // the actor rotates at A and tells B
     let new_key_a = new_key();
@@ -95,13 +157,30 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
         .unwrap();
     on_b.update_extern_idcert(&rotated.id_cert).await.unwrap();
     // the old certificate is now invalidated at A, so B refuses it for new sessions
-    assert_api_error(identify(&base_b, &s.key, &s.cert_pem).await, 401, ErrorCode::Unauthorized);
+    assert_api_error(
+        identify(&base_b, &s.key, &s.cert_pem).await,
+        401,
+        ErrorCode::Unauthorized,
+    );
     // the new one works
-    let on_b = authed(&base_b, &identify(&base_b, &new_key_a, &rotated.id_cert).await.unwrap());
+    let on_b = authed(
+        &base_b,
+        &identify(&base_b, &new_key_a, &rotated.id_cert)
+            .await
+            .unwrap(),
+    );
     // a certificate of another session or actor cannot be pushed through this token
     let other = trust(&base_a, &alice, "pw-alice", "phone").await;
-    assert_api_error(on_b.update_extern_idcert(&other.cert_pem).await, 403, ErrorCode::Forbidden);
-    assert_api_error(on_b.update_extern_idcert("not a pem").await, 400, ErrorCode::InvalidCertificate);
+    assert_api_error(
+        on_b.update_extern_idcert(&other.cert_pem).await,
+        403,
+        ErrorCode::Forbidden,
+    );
+    assert_api_error(
+        on_b.update_extern_idcert("not a pem").await,
+        400,
+        ErrorCode::InvalidCertificate,
+    );
 
     // B's own root is untouched by all this
     let root_b = IdCert::from_pem(&client(&base_b).server_idcert(None).await.unwrap()).unwrap();
@@ -109,8 +188,18 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
 
     // A unreachable → 502, not 500
     let dir_c = tempfile::tempdir().unwrap();
-    let c = spawn(dir_c.path(), "c.localhost", &[], &[("a.localhost", "http://127.0.0.1:9".into())]).await;
-    assert_api_error(identify(&c.base_url(), &new_key_a, &rotated.id_cert).await, 502, ErrorCode::UpstreamFailed);
+    let c = spawn(
+        dir_c.path(),
+        "c.localhost",
+        &[],
+        &[("a.localhost", "http://127.0.0.1:9".into())],
+    )
+    .await;
+    assert_api_error(
+        identify(&c.base_url(), &new_key_a, &rotated.id_cert).await,
+        502,
+        ErrorCode::UpstreamFailed,
+    );
     c.stop().await.unwrap();
 
     b.stop().await.unwrap();

@@ -26,15 +26,24 @@ async fn actor_life_register_trust_rotate_keypackages_delete_events() {
     let root = IdCert::from_pem(&client(&base).server_idcert(None).await.unwrap()).unwrap();
     p2core_certs::verify_actor_cert(&laptop.cert(), &root, UnixTimestamp::now()).unwrap();
     assert_eq!(laptop.cert().subject_fid(), Some(&alice));
-    assert_eq!(laptop.cert().session_id().map(|s| s.as_str()), Some("laptop"));
-    assert_eq!(laptop.cert().public_key(), Some(&laptop.key.verifying_key()));
+    assert_eq!(
+        laptop.cert().session_id().map(|s| s.as_str()),
+        Some("laptop")
+    );
+    assert_eq!(
+        laptop.cert().public_key(),
+        Some(&laptop.key.verifying_key())
+    );
 
     let phone = trust(&base, &alice, "correct horse", "phone").await;
     // the laptop learns about the new session, exactly once
     let ev = laptop.client.events().await.unwrap();
     assert_eq!(kinds(&ev), [("core".to_string(), 3)]);
     assert_eq!(ev[0].payload::<NewSession>().unwrap().cert, phone.cert_pem);
-    assert!(laptop.client.events().await.unwrap().is_empty(), "events are delivered once");
+    assert!(
+        laptop.client.events().await.unwrap().is_empty(),
+        "events are delivered once"
+    );
     assert!(phone.client.events().await.unwrap().is_empty());
 
     // the live session ID cannot be taken twice
@@ -68,9 +77,15 @@ async fn actor_life_register_trust_rotate_keypackages_delete_events() {
         .actor_idcerts(&alice, None, Some(&laptop.session_id))
         .await
         .unwrap();
-    assert_eq!(listed.idcerts, [laptop.cert_pem.clone(), rotated.id_cert.clone()]);
+    assert_eq!(
+        listed.idcerts,
+        [laptop.cert_pem.clone(), rotated.id_cert.clone()]
+    );
     assert_eq!(listed.invalidated, [true, false]);
-    let all = client(&base).actor_idcerts(&alice, None, None).await.unwrap();
+    let all = client(&base)
+        .actor_idcerts(&alice, None, None)
+        .await
+        .unwrap();
     assert_eq!(all.idcerts.len(), 3);
     assert_eq!(all.invalidated.iter().filter(|i| **i).count(), 1);
     // the phone is told which certificate was invalidated, signed by the server
@@ -79,13 +94,16 @@ async fn actor_life_register_trust_rotate_keypackages_delete_events() {
     let inv = ev[0].payload::<ActorCertificateInvalidation>().unwrap();
     assert_eq!(Some(inv.serial), laptop.cert().serial_u64());
     let msg = ActorCertificateInvalidation::signed_message(inv.serial, inv.invalid_since);
-    p2core_types::challenge::verify_hex_signature(&msg, &inv.signature, root.public_key().unwrap()).unwrap();
+    p2core_types::challenge::verify_hex_signature(&msg, &inv.signature, root.public_key().unwrap())
+        .unwrap();
 
     // a CSR for another session ID than the token's is refused
     let other = p2core_certs::build_csr(&new_key(), &alice, &phone.session_id).unwrap();
     assert_api_error(
         laptop2
-            .rotate_session_idcert(&p2core_routes::rotate_session_idcert::Request { csr: other.to_pem() })
+            .rotate_session_idcert(&p2core_routes::rotate_session_idcert::Request {
+                csr: other.to_pem(),
+            })
             .await,
         400,
         ErrorCode::InvalidCsr,
@@ -101,10 +119,17 @@ async fn actor_life_register_trust_rotate_keypackages_delete_events() {
     let lr = generate_key_packages(&new_key_laptop, &alice, 1, true).unwrap()[0].to_base64();
     laptop2.replace_last_resort_key_package(&lr).await.unwrap();
     let phone_kp = generate_key_packages(&phone.key, &alice, 1, false).unwrap()[0].to_base64();
-    phone.client.upload_key_packages(std::slice::from_ref(&phone_kp)).await.unwrap();
+    phone
+        .client
+        .upload_key_packages(std::slice::from_ref(&phone_kp))
+        .await
+        .unwrap();
     // KeyPackages signed with another key than the session's are refused
     assert_api_error(
-        phone.client.upload_key_packages(std::slice::from_ref(&kps[0])).await,
+        phone
+            .client
+            .upload_key_packages(std::slice::from_ref(&kps[0]))
+            .await,
         400,
         ErrorCode::InvalidKeyPackage,
     );
@@ -117,18 +142,30 @@ async fn actor_life_register_trust_rotate_keypackages_delete_events() {
     assert!(first.contains(&phone_kp));
     assert!(first.contains(&kps[0]));
     let second = bob_s.client.get_key_packages(&alice).await.unwrap();
-    assert_eq!(second, [kps[1].clone()], "the phone is out of KeyPackages");
+    assert_eq!(
+        second,
+        std::slice::from_ref(&kps[1]),
+        "the phone is out of KeyPackages"
+    );
     let third = bob_s.client.get_key_packages(&alice).await.unwrap();
-    assert_eq!(third, [lr.clone()], "then the last-resort one");
+    assert_eq!(third, std::slice::from_ref(&lr), "then the last-resort one");
     let fourth = bob_s.client.get_key_packages(&alice).await.unwrap();
-    assert_eq!(fourth, [lr.clone()], "the last-resort one is reused");
+    assert_eq!(
+        fourth,
+        std::slice::from_ref(&lr),
+        "the last-resort one is reused"
+    );
     // the laptop is told to upload more: one pending notice with the latest state
     let ev = laptop2.events().await.unwrap();
     assert_eq!(kinds(&ev), [("p2core".to_string(), 1)]);
     let low = ev[0].payload::<LowKeyPackages>().unwrap();
     assert_eq!((low.remaining, low.last_resort_used), (0, true));
     // claiming needs a session token
-    assert_api_error(client(&base).get_key_packages(&alice).await, 401, ErrorCode::Unauthorized);
+    assert_api_error(
+        client(&base).get_key_packages(&alice).await,
+        401,
+        ErrorCode::Unauthorized,
+    );
 
     // delete the phone's session from the laptop: its token and cert die
     laptop2.delete_session(&phone.session_id).await.unwrap();
@@ -138,9 +175,17 @@ async fn actor_life_register_trust_rotate_keypackages_delete_events() {
         .await
         .unwrap();
     assert_eq!(listed.invalidated, [true]);
-    assert_api_error(laptop2.delete_session(&phone.session_id).await, 404, ErrorCode::NotFound);
+    assert_api_error(
+        laptop2.delete_session(&phone.session_id).await,
+        404,
+        ErrorCode::NotFound,
+    );
     // bob cannot delete alice's sessions
-    assert_api_error(bob_s.client.delete_session(&laptop.session_id).await, 404, ErrorCode::NotFound);
+    assert_api_error(
+        bob_s.client.delete_session(&laptop.session_id).await,
+        404,
+        ErrorCode::NotFound,
+    );
     let ev = laptop2.events().await.unwrap();
     assert_eq!(kinds(&ev), [("core".to_string(), 4)]);
     // the deleted phone's KeyPackages are gone with it
@@ -166,7 +211,7 @@ async fn timestamp_filters_of_actor_certificates() {
         .actor_idcerts(&fid, Some(cert.not_before()), None)
         .await
         .unwrap();
-    assert_eq!(in_range.idcerts, [s.cert_pem.clone()]);
+    assert_eq!(in_range.idcerts, std::slice::from_ref(&s.cert_pem));
     let before = client(&base)
         .actor_idcerts(&fid, Some(UnixTimestamp(cert.not_before().0 - 1)), None)
         .await
@@ -178,10 +223,11 @@ async fn timestamp_filters_of_actor_certificates() {
         .unwrap();
     assert!(after.idcerts.is_empty());
     // the seed-004 form: the filters as a JSON body of the GET, timestamp as a string
-    let body = serde_json::json!({"timestamp": cert.not_before().0.to_string(), "session_id": "one"});
+    let body =
+        serde_json::json!({"timestamp": cert.not_before().0.to_string(), "session_id": "one"});
     let (status, json) = raw(
         &base,
-        reqwest::Method::GET,
+        p2core_routes::http::Method::GET,
         &format!("/.p2/core/v1/idcert/actor/{fid}"),
         None,
         Some("application/json"),
@@ -193,8 +239,16 @@ async fn timestamp_filters_of_actor_certificates() {
     assert_eq!(json["invalidated"], serde_json::json!([false]));
     // unknown and foreign actors: 404
     let ghost = p2core_types::FederationId::new("ghost@localhost").unwrap();
-    assert_api_error(client(&base).actor_idcerts(&ghost, None, None).await, 404, ErrorCode::NotFound);
+    assert_api_error(
+        client(&base).actor_idcerts(&ghost, None, None).await,
+        404,
+        ErrorCode::NotFound,
+    );
     let foreign = p2core_types::FederationId::new("carol@elsewhere.example").unwrap();
-    assert_api_error(client(&base).actor_idcerts(&foreign, None, None).await, 404, ErrorCode::NotFound);
+    assert_api_error(
+        client(&base).actor_idcerts(&foreign, None, None).await,
+        404,
+        ErrorCode::NotFound,
+    );
     server.stop().await.unwrap();
 }

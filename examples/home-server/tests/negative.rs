@@ -4,9 +4,20 @@
 mod common;
 
 use common::*;
-use reqwest::Method;
+use p2core_routes::http::Method;
 
 const V1: &str = "/.p2/core/v1";
+
+/// method, path, token, content type, body, expected status, expected code
+type Case<'a> = (
+    Method,
+    String,
+    Option<&'a str>,
+    Option<&'a str>,
+    Vec<u8>,
+    u16,
+    &'a str,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_json_errors() {
@@ -19,7 +30,7 @@ async fn bad_requests_get_json_errors() {
     let tok = Some(s.token.as_str());
     let long_token = "x".repeat(1000);
 
-    let cases: Vec<(Method, String, Option<&str>, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         // register
         (Method::POST, format!("{V1}/register"), None, json, b"{not json".to_vec(), 400, "P2CORE_BAD_REQUEST"),
         (Method::POST, format!("{V1}/register"), None, json, br#"{"username": 5, "password": "x"}"#.to_vec(), 400, "P2CORE_BAD_REQUEST"),
@@ -83,11 +94,23 @@ async fn bad_requests_get_json_errors() {
     ];
     for (method, path, token, ct, body, status, code) in cases {
         let (got, json) = raw(&base, method.clone(), &path, token, ct, body).await;
-        assert_eq!((got, json["error"].as_str()), (status, Some(code)), "{method} {path}: {json}");
+        assert_eq!(
+            (got, json["error"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {json}"
+        );
     }
 
     // a session's own current certificate is accepted by the extern route (no-op)
-    let (got, _) = raw(&base, Method::PUT, &format!("{V1}/session/idcert/extern"), tok, Some("text/plain"), s.cert_pem.clone().into_bytes()).await;
+    let (got, _) = raw(
+        &base,
+        Method::PUT,
+        &format!("{V1}/session/idcert/extern"),
+        tok,
+        Some("text/plain"),
+        s.cert_pem.clone().into_bytes(),
+    )
+    .await;
     assert_eq!(got, 201);
     // a local actor cannot use the foreign-actor route
     let c = client(&base).challenge().await.unwrap();
@@ -95,17 +118,46 @@ async fn bad_requests_get_json_errors() {
         "completed_challenge": {"challenge": c.challenge(), "signature": c.solve(&s.key)},
         "id_cert": s.cert_pem,
     });
-    let (got, _) = raw(&base, Method::POST, &format!("{V1}/session/identify"), None, json, body.to_string().into_bytes()).await;
+    let (got, _) = raw(
+        &base,
+        Method::POST,
+        &format!("{V1}/session/identify"),
+        None,
+        json,
+        body.to_string().into_bytes(),
+    )
+    .await;
     assert_eq!(got, 400);
 
     // CSRs for another actor or another domain are refused
     let bob = register(&base, "bob", "pw-bob").await;
-    for (fid, why) in [(bob.as_str(), "another actor"), ("alice@elsewhere.example", "another domain")] {
+    for (fid, why) in [
+        (bob.as_str(), "another actor"),
+        ("alice@elsewhere.example", "another domain"),
+    ] {
         let fid = p2core_types::FederationId::new(fid).unwrap();
-        let csr = p2core_certs::build_csr(&new_key(), &fid, &p2core_types::SessionId::new("two").unwrap()).unwrap();
-        let body = serde_json::json!({"username": "alice", "password": "pw-alice", "csr": csr.to_pem()});
-        let (got, json) = raw(&base, Method::POST, &format!("{V1}/session/trust"), None, json, body.to_string().into_bytes()).await;
-        assert_eq!((got, json["error"].as_str()), (400, Some("P2CORE_INVALID_CSR")), "{why}: {json}");
+        let csr = p2core_certs::build_csr(
+            &new_key(),
+            &fid,
+            &p2core_types::SessionId::new("two").unwrap(),
+        )
+        .unwrap();
+        let body =
+            serde_json::json!({"username": "alice", "password": "pw-alice", "csr": csr.to_pem()});
+        let (got, json) = raw(
+            &base,
+            Method::POST,
+            &format!("{V1}/session/trust"),
+            None,
+            json,
+            body.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(
+            (got, json["error"].as_str()),
+            (400, Some("P2CORE_INVALID_CSR")),
+            "{why}: {json}"
+        );
     }
 
     // the server still works after all of that
@@ -121,28 +173,67 @@ async fn legacy_paths_are_aliases_with_legacy_encodings() {
     let server = spawn(dir.path(), "localhost", &[], &[]).await;
     let base = server.base_url();
     let json = Some("application/json");
-    let (st, body) = raw(&base, Method::POST, "/p2core/identity", None, json, br#"{"username": "xenia", "password": "s3cr3t"}"#.to_vec()).await;
+    let (st, body) = raw(
+        &base,
+        Method::POST,
+        "/p2core/identity",
+        None,
+        json,
+        br#"{"username": "xenia", "password": "s3cr3t"}"#.to_vec(),
+    )
+    .await;
     assert_eq!((st, body["fid"].as_str()), (201, Some("xenia@localhost")));
     let fid = p2core_types::FederationId::new("xenia@localhost").unwrap();
     let key = new_key();
-    let csr = p2core_certs::build_csr(&key, &fid, &p2core_types::SessionId::new("old").unwrap()).unwrap();
+    let csr =
+        p2core_certs::build_csr(&key, &fid, &p2core_types::SessionId::new("old").unwrap()).unwrap();
     let req = serde_json::json!({"username": "xenia", "password": "s3cr3t", "csr": STANDARD.encode(csr.to_pem())});
-    let (st, body) = raw(&base, Method::POST, "/p2core/session/trust", None, json, req.to_string().into_bytes()).await;
+    let (st, body) = raw(
+        &base,
+        Method::POST,
+        "/p2core/session/trust",
+        None,
+        json,
+        req.to_string().into_bytes(),
+    )
+    .await;
     assert_eq!(st, 201, "{body}");
-    let pem = String::from_utf8(STANDARD.decode(body["id_cert"].as_str().unwrap()).unwrap()).unwrap();
+    let pem =
+        String::from_utf8(STANDARD.decode(body["id_cert"].as_str().unwrap()).unwrap()).unwrap();
     let cert = p2core_types::IdCert::from_pem(&pem).unwrap();
     assert_eq!(cert.subject_fid(), Some(&fid));
     let token = body["token"].as_str().unwrap().to_owned();
     // legacy rotate with a Base64 CSR
-    let csr2 = p2core_certs::build_csr(&new_key(), &fid, &p2core_types::SessionId::new("old").unwrap()).unwrap();
+    let csr2 = p2core_certs::build_csr(
+        &new_key(),
+        &fid,
+        &p2core_types::SessionId::new("old").unwrap(),
+    )
+    .unwrap();
     let req = serde_json::json!({"csr": STANDARD.encode(csr2.to_pem())});
-    let (st, body) = raw(&base, Method::POST, "/p2core/session/idcert", Some(&token), json, req.to_string().into_bytes()).await;
+    let (st, body) = raw(
+        &base,
+        Method::POST,
+        "/p2core/session/idcert",
+        Some(&token),
+        json,
+        req.to_string().into_bytes(),
+    )
+    .await;
     assert_eq!(st, 201, "{body}");
     assert!(STANDARD.decode(body["id_cert"].as_str().unwrap()).is_ok());
     // a PEM (not Base64) CSR on the legacy path is a clear 400
     let req = serde_json::json!({"csr": csr2.to_pem()});
     let token2 = body["token"].as_str().unwrap().to_owned();
-    let (st, _) = raw(&base, Method::POST, "/p2core/session/idcert", Some(&token2), json, req.to_string().into_bytes()).await;
+    let (st, _) = raw(
+        &base,
+        Method::POST,
+        "/p2core/session/idcert",
+        Some(&token2),
+        json,
+        req.to_string().into_bytes(),
+    )
+    .await;
     assert_eq!(st, 400);
     server.stop().await.unwrap();
 }

@@ -26,8 +26,16 @@ async fn admin_rotates_server_key_and_history_stays_answerable() {
     assert_eq!(Some(&old_key), old_root.public_key());
 
     // only administrators; unauthenticated is 401
-    assert_api_error(user.client.rotate_server_key().await, 403, ErrorCode::NotAdministrator);
-    assert_api_error(client(&base).rotate_server_key().await, 401, ErrorCode::Unauthorized);
+    assert_api_error(
+        user.client.rotate_server_key().await,
+        403,
+        ErrorCode::NotAdministrator,
+    );
+    assert_api_error(
+        client(&base).rotate_server_key().await,
+        401,
+        ErrorCode::Unauthorized,
+    );
 
     // rotation happens a second after the first root became current, so both
     // have a non-empty period to be looked up by timestamp
@@ -41,8 +49,20 @@ async fn admin_rotates_server_key_and_history_stays_answerable() {
     assert_eq!(client(&base).server_idcert(None).await.unwrap(), new_pem);
 
     // history: the old root and key are what the server had before the rotation
-    assert_eq!(client(&base).server_idcert(Some(before_rotation)).await.unwrap(), old_pem);
-    assert_eq!(client(&base).server_public_key(Some(before_rotation)).await.unwrap(), old_key_pem);
+    assert_eq!(
+        client(&base)
+            .server_idcert(Some(before_rotation))
+            .await
+            .unwrap(),
+        old_pem
+    );
+    assert_eq!(
+        client(&base)
+            .server_public_key(Some(before_rotation))
+            .await
+            .unwrap(),
+        old_key_pem
+    );
     assert_api_error(
         client(&base).server_idcert(Some(UnixTimestamp(1000))).await,
         404,
@@ -70,7 +90,13 @@ async fn admin_rotates_server_key_and_history_stays_answerable() {
     let server = spawn(dir.path(), "localhost", &["root@localhost"], &[]).await;
     let base = server.base_url();
     assert_eq!(client(&base).server_idcert(None).await.unwrap(), new_pem);
-    assert_eq!(client(&base).server_idcert(Some(before_rotation)).await.unwrap(), old_pem);
+    assert_eq!(
+        client(&base)
+            .server_idcert(Some(before_rotation))
+            .await
+            .unwrap(),
+        old_pem
+    );
     server.stop().await.unwrap();
 }
 
@@ -95,15 +121,27 @@ async fn restart_on_the_same_data_loses_nothing() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let keys: Vec<_> = std::fs::read_dir(dir.path().join("keys")).unwrap().collect();
+        let keys: Vec<_> = std::fs::read_dir(dir.path().join("keys"))
+            .unwrap()
+            .collect();
         assert_eq!(keys.len(), 1);
-        let mode = keys[0].as_ref().unwrap().metadata().unwrap().permissions().mode();
+        let mode = keys[0]
+            .as_ref()
+            .unwrap()
+            .metadata()
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
     let server = spawn(dir.path(), "localhost", &[], &[]).await;
     let base = server.base_url();
-    assert_eq!(client(&base).server_idcert(None).await.unwrap(), root_pem, "same root");
+    assert_eq!(
+        client(&base).server_idcert(None).await.unwrap(),
+        root_pem,
+        "same root"
+    );
     // the token still works; the pending new-session event survived
     let s2 = authed(&base, &s.token);
     let ev = s2.events().await.unwrap();
@@ -124,7 +162,10 @@ async fn restart_on_the_same_data_loses_nothing() {
     let listed = client(&base).actor_idcerts(&fid, None, None).await.unwrap();
     assert_eq!(listed.idcerts.len(), 2);
     // the KeyPackages are there (one claim hands out one of them)
-    let claimed = authed(&base, &other.token).get_key_packages(&fid).await.unwrap();
+    let claimed = authed(&base, &other.token)
+        .get_key_packages(&fid)
+        .await
+        .unwrap();
     assert!(claimed.contains(&kps[0]));
     // and the actor can still log in
     let _ = trust(&base, &fid, "erin-pw", "laptop").await;

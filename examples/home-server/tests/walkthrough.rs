@@ -18,8 +18,11 @@ async fn readme_walkthrough_runs() {
             return;
         }
     }
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let start = readme.find("<!-- walkthrough:start -->").expect("start marker");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme
+        .find("<!-- walkthrough:start -->")
+        .expect("start marker");
     let end = readme.find("<!-- walkthrough:end -->").expect("end marker");
     let block = &readme[start..end];
     let script = block
@@ -45,8 +48,14 @@ async fn readme_walkthrough_runs() {
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "walk-through failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("idcert.pem: OK"), "openssl verify did not pass:\n{stdout}");
+    assert!(
+        out.status.success(),
+        "walk-through failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("idcert.pem: OK"),
+        "openssl verify did not pass:\n{stdout}"
+    );
     assert!(stdout.contains("events: 204"), "{stdout}");
     assert!(stdout.contains("walk-through OK"), "{stdout}");
     server.stop().await.unwrap();

@@ -1,9 +1,9 @@
 //! `GET /events`: gateway events a session missed, delivered once.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use p2core_types::events::Event;
 
 use crate::auth::Auth;
@@ -12,7 +12,10 @@ use crate::state::SharedState;
 use crate::storage::{Caller, Store};
 
 /// Returns and forgets the caller's pending events: 200 with the array, or 204 when there are none.
-pub async fn events<S: Store>(State(state): State<SharedState<S>>, auth: Auth) -> ApiResult<Response> {
+pub async fn events<S: Store>(
+    State(state): State<SharedState<S>>,
+    auth: Auth,
+) -> ApiResult<Response> {
     let Caller::Local(me) = auth.0 else {
         // Foreign sessions get no events from this server (yet).
         return Ok(StatusCode::NO_CONTENT.into_response());

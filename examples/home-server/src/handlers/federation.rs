@@ -1,8 +1,8 @@
 //! Foreign actors: `POST /session/identify` and `PUT /session/idcert/extern`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use p2core_routes::session_identify;
 use p2core_types::{ChallengeString, ErrorCode, IdCert, UnixTimestamp};
 
@@ -18,7 +18,9 @@ fn federation_error(e: FederationError) -> ApiError {
     match e {
         FederationError::Upstream { .. } => ApiError::new(ErrorCode::UpstreamFailed, e.to_string()),
         FederationError::BadRoot { .. } => ApiError::new(ErrorCode::UpstreamFailed, e.to_string()),
-        FederationError::Revoked | FederationError::UnknownAtHome => ApiError::unauthorized(e.to_string()),
+        FederationError::Revoked | FederationError::UnknownAtHome => {
+            ApiError::unauthorized(e.to_string())
+        }
         FederationError::NoFederationId | FederationError::Invalid(_) => {
             ApiError::new(ErrorCode::InvalidCertificate, e.to_string())
         }
@@ -28,10 +30,16 @@ fn federation_error(e: FederationError) -> ApiError {
 fn foreign_cert<S>(state: &SharedState<S>, pem: &str) -> ApiResult<IdCert> {
     let cert = parse_cert(pem)?;
     let fid = cert.subject_fid().ok_or_else(|| {
-        ApiError::new(ErrorCode::InvalidCertificate, "the ID-Cert has no Federation ID (UID) in its subject")
+        ApiError::new(
+            ErrorCode::InvalidCertificate,
+            "the ID-Cert has no Federation ID (UID) in its subject",
+        )
     })?;
     if cert.session_id().is_none() {
-        return Err(ApiError::new(ErrorCode::InvalidCertificate, "the ID-Cert has no session ID"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidCertificate,
+            "the ID-Cert has no session ID",
+        ));
     }
     if fid.domain() == &state.config.domain {
         return Err(ApiError::bad_request(
@@ -48,23 +56,38 @@ pub async fn session_identify<S: Store>(
     JsonBody(req): JsonBody<session_identify::Request>,
 ) -> ApiResult<(StatusCode, Json<session_identify::Response>)> {
     let cert = foreign_cert(&state, &req.id_cert)?;
-    let (Some(fid), Some(session), Some(key)) = (cert.subject_fid(), cert.session_id(), cert.public_key()) else {
-        return Err(ApiError::new(ErrorCode::InvalidCertificate, "the ID-Cert is not an Ed25519 actor certificate"));
+    let (Some(fid), Some(session), Some(key)) =
+        (cert.subject_fid(), cert.session_id(), cert.public_key())
+    else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidCertificate,
+            "the ID-Cert is not an Ed25519 actor certificate",
+        ));
     };
     let now = now();
     let challenge = &req.completed_challenge.challenge;
     let expires = state
         .store
-        .consume_challenge(challenge, fid.as_str(), &req.completed_challenge.signature, now)
+        .consume_challenge(
+            challenge,
+            fid.as_str(),
+            &req.completed_challenge.signature,
+            now,
+        )
         .await?
         .ok_or_else(|| {
-            ApiError::new(ErrorCode::ChallengeUnknown, "this server did not issue that challenge, or it was used already")
+            ApiError::new(
+                ErrorCode::ChallengeUnknown,
+                "this server did not issue that challenge, or it was used already",
+            )
         })?;
     let issued = ChallengeString::new(challenge.clone(), expires).map_err(ApiError::internal)?;
     issued
         .verify_solution(&req.completed_challenge.signature, key, now)
         .map_err(|e| match e {
-            p2core_types::ChallengeError::Expired { .. } => ApiError::new(ErrorCode::ChallengeExpired, e.to_string()),
+            p2core_types::ChallengeError::Expired { .. } => {
+                ApiError::new(ErrorCode::ChallengeExpired, e.to_string())
+            }
             _ => ApiError::new(ErrorCode::ChallengeFailed, e.to_string()),
         })?;
     state
@@ -78,7 +101,13 @@ pub async fn session_identify<S: Store>(
         .open_foreign_session(fid, session, &cert.to_pem(), &hash, now)
         .await?;
     tracing::info!(fid = %fid, "foreign actor identified");
-    Ok((StatusCode::CREATED, Json(session_identify::Response { token, payload: None })))
+    Ok((
+        StatusCode::CREATED,
+        Json(session_identify::Response {
+            token,
+            payload: None,
+        }),
+    ))
 }
 
 /// `PUT /session/idcert/extern`: a session tells this server its new ID-Cert.
@@ -110,7 +139,10 @@ pub async fn update_extern_idcert<S: Store>(
             }
             match state.federation.verify_foreign_cert(&cert, now()).await {
                 Ok(()) => {
-                    state.store.update_foreign_cert(me.id, &cert.to_pem(), now()).await?;
+                    state
+                        .store
+                        .update_foreign_cert(me.id, &cert.to_pem(), now())
+                        .await?;
                     tracing::info!(fid = %me.fid, "foreign session updated its ID-Cert");
                     Ok(StatusCode::CREATED)
                 }

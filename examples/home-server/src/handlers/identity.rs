@@ -1,9 +1,9 @@
 //! Registration, session trust, ID-Cert rotation and session deletion.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use ed25519_dalek::Signer;
 use p2core_routes::{register, rotate_session_idcert, session_trust};
 use p2core_types::events::{ActorCertificateInvalidation, NewSession};
@@ -33,8 +33,12 @@ fn check_password(password: &str) -> ApiResult<()> {
 }
 
 fn local_fid<S>(state: &SharedState<S>, username: &str) -> ApiResult<FederationId> {
-    FederationId::from_parts(username, &state.config.domain)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidFederationId, format!("invalid username: {e}")))
+    FederationId::from_parts(username, &state.config.domain).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidFederationId,
+            format!("invalid username: {e}"),
+        )
+    })
 }
 
 /// `POST /register`: creates an actor with an argon2id password hash.
@@ -45,7 +49,10 @@ pub async fn register<S: Store>(
     let fid = local_fid(&state, &req.username)?;
     check_password(&req.password)?;
     if state.store.actor_exists(&fid).await?.is_some() {
-        return Err(ApiError::new(ErrorCode::FederationIdTaken, format!("{fid} is already registered")));
+        return Err(ApiError::new(
+            ErrorCode::FederationIdTaken,
+            format!("{fid} is already registered"),
+        ));
     }
     let st = state.clone();
     let password = req.password;
@@ -61,15 +68,25 @@ pub async fn register<S: Store>(
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
     let payload = req.auth_payload.as_ref().map(|v| v.to_string());
-    match state.store.create_actor(&fid, &hash, payload.as_deref(), now()).await {
+    match state
+        .store
+        .create_actor(&fid, &hash, payload.as_deref(), now())
+        .await
+    {
         Ok(_) => {}
         Err(StoreError::Conflict(_)) => {
-            return Err(ApiError::new(ErrorCode::FederationIdTaken, format!("{fid} is already registered")));
+            return Err(ApiError::new(
+                ErrorCode::FederationIdTaken,
+                format!("{fid} is already registered"),
+            ));
         }
         Err(e) => return Err(e.into()),
     }
     tracing::info!(fid = %fid, "registered actor");
-    Ok((StatusCode::CREATED, Json(register::Response { fid, payload: None })))
+    Ok((
+        StatusCode::CREATED,
+        Json(register::Response { fid, payload: None }),
+    ))
 }
 
 /// A PHC string for a password nobody has, so that unknown usernames cost the
@@ -85,7 +102,9 @@ async fn check_credentials<S: Store>(
         .map_err(|_| ApiError::unauthorized("unknown username or wrong password"))?;
     check_password(password)?;
     let actor = state.store.actor_by_local_name(fid.local_name()).await?;
-    let stored = actor.as_ref().map_or(DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
+    let stored = actor
+        .as_ref()
+        .map_or(DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
     let st = state.clone();
     let password = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || {
@@ -120,7 +139,13 @@ where
     let serial = p2core_certs::fresh_serial();
     let cert = keys
         .issuer
-        .issue(csr, fid, now, Some(days(state.config.actor_cert_days)), serial)
+        .issue(
+            csr,
+            fid,
+            now,
+            Some(days(state.config.actor_cert_days)),
+            serial,
+        )
         .map_err(|e| ApiError::new(ErrorCode::InvalidCsr, e.to_string()))?;
     let session_id = cert
         .session_id()
@@ -163,7 +188,9 @@ pub async fn trust_inner<S: Store>(
         let store = &state.store;
         async move {
             let event = event.map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            store.create_session(actor_id, &cert, &hash, now(), &event).await
+            store
+                .create_session(actor_id, &cert, &hash, now(), &event)
+                .await
         }
     })
     .await?;
@@ -177,7 +204,10 @@ pub async fn session_trust<S: Store>(
     JsonBody(req): JsonBody<session_trust::Request>,
 ) -> ApiResult<(StatusCode, Json<session_trust::Response>)> {
     let (id_cert, token) = trust_inner(&state, &req.username, &req.password, &req.csr).await?;
-    Ok((StatusCode::CREATED, Json(session_trust::Response { id_cert, token })))
+    Ok((
+        StatusCode::CREATED,
+        Json(session_trust::Response { id_cert, token }),
+    ))
 }
 
 /// Builds the op-4 event for an invalidated certificate, signed by the server key.
@@ -219,7 +249,11 @@ pub async fn rotate_inner<S: Store>(
         let store = &state.store;
         let session = &session;
         let event = &event;
-        async move { store.rotate_session(session, &cert, &hash, now(), event).await }
+        async move {
+            store
+                .rotate_session(session, &cert, &hash, now(), event)
+                .await
+        }
     })
     .await?;
     tracing::info!(fid = %fid, "rotated a session's ID-Cert");
@@ -234,7 +268,10 @@ pub async fn rotate_session_idcert<S: Store>(
 ) -> ApiResult<(StatusCode, Json<rotate_session_idcert::Response>)> {
     let session = auth.local()?;
     let (id_cert, token) = rotate_inner(&state, session, &req.csr).await?;
-    Ok((StatusCode::CREATED, Json(rotate_session_idcert::Response { id_cert, token })))
+    Ok((
+        StatusCode::CREATED,
+        Json(rotate_session_idcert::Response { id_cert, token }),
+    ))
 }
 
 /// Body or query of `DELETE /session` (the session ID is optional in the
@@ -250,14 +287,17 @@ pub async fn delete_session<S: Store>(
     auth: Auth,
     QueryOrBody(params): QueryOrBody<DeleteSessionParams>,
 ) -> ApiResult<StatusCode> {
-    let target = params
-        .session_id
-        .ok_or_else(|| ApiError::bad_request("missing session_id (JSON body or query parameter)"))?;
+    let target = params.session_id.ok_or_else(|| {
+        ApiError::bad_request("missing session_id (JSON body or query parameter)")
+    })?;
     match auth.0 {
         Caller::Local(me) => {
             let key = state.keys.read().await.signing_key.clone();
             let make = move |serial: i64| invalidation_event(&key, serial);
-            let ended = state.store.end_session(me.actor_id, &target, now(), &make).await?;
+            let ended = state
+                .store
+                .end_session(me.actor_id, &target, now(), &make)
+                .await?;
             if !ended {
                 return Err(ApiError::not_found(format!(
                     "{} has no live session {target}",
@@ -269,7 +309,10 @@ pub async fn delete_session<S: Store>(
         }
         Caller::Foreign(me) => {
             if me.session_id != target {
-                return Err(ApiError::not_found(format!("{} has no session {target} here", me.fid)));
+                return Err(ApiError::not_found(format!(
+                    "{} has no session {target} here",
+                    me.fid
+                )));
             }
             state.store.end_foreign_session(me.id, now()).await?;
             Ok(StatusCode::NO_CONTENT)

@@ -1,11 +1,11 @@
 //! MLS KeyPackages: upload, last-resort replacement and claiming.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use p2core_types::ErrorCode;
 use p2core_types::events::LowKeyPackages;
 use p2core_types::keypackage::KeyPackage;
-use p2core_types::ErrorCode;
 
 use super::{now, stored_cert};
 use crate::auth::Auth;
@@ -20,7 +20,11 @@ pub const MAX_UPLOAD: usize = 100;
 /// Below this many regular KeyPackages a session is told to upload more.
 pub const LOW_WATERMARK: u64 = 5;
 
-fn validate(session: &LocalSession, b64: &[String], force_last_resort: bool) -> ApiResult<Vec<NewKeyPackage>> {
+fn validate(
+    session: &LocalSession,
+    b64: &[String],
+    force_last_resort: bool,
+) -> ApiResult<Vec<NewKeyPackage>> {
     let cert = stored_cert(&session.cert_pem)?;
     let key = cert
         .public_key()
@@ -41,7 +45,11 @@ fn validate(session: &LocalSession, b64: &[String], force_last_resort: bool) -> 
         .collect()
 }
 
-async fn store<S: Store>(state: &SharedState<S>, session: &LocalSession, kps: &[NewKeyPackage]) -> ApiResult<()> {
+async fn store<S: Store>(
+    state: &SharedState<S>,
+    session: &LocalSession,
+    kps: &[NewKeyPackage],
+) -> ApiResult<()> {
     match state.store.add_key_packages(session, kps, now()).await {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict(m)) => Err(ApiError::new(ErrorCode::InvalidKeyPackage, m)),
@@ -67,7 +75,10 @@ pub async fn upload_key_packages<S: Store>(
     }
     let kps = validate(&session, &body, false)?;
     if kps.iter().filter(|k| k.last_resort).count() > 1 {
-        return Err(ApiError::new(ErrorCode::InvalidKeyPackage, "at most one last-resort KeyPackage"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidKeyPackage,
+            "at most one last-resort KeyPackage",
+        ));
     }
     store(&state, &session, &kps).await?;
     Ok(StatusCode::CREATED)

@@ -1,9 +1,9 @@
 //! The legacy `/p2core/…` paths of seeds 002/003, served as aliases of their
 //! successors with the legacy encodings (`csr` and `id_cert` as Base64 of the PEM text).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use p2core_types::ErrorCode;
 use serde::{Deserialize, Serialize};
 

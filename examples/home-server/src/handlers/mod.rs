@@ -15,13 +15,18 @@ use crate::error::ApiError;
 
 /// Parses a PEM ID-CSR with a 400 `P2CORE_INVALID_CSR` on failure.
 pub(crate) fn parse_csr(pem: &str) -> Result<IdCsr, ApiError> {
-    IdCsr::from_pem(pem).map_err(|e| ApiError::new(ErrorCode::InvalidCsr, format!("invalid CSR: {e}")))
+    IdCsr::from_pem(pem)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidCsr, format!("invalid CSR: {e}")))
 }
 
 /// Parses a PEM ID-Cert with a 400 `P2CORE_INVALID_CERTIFICATE` on failure.
 pub(crate) fn parse_cert(pem: &str) -> Result<IdCert, ApiError> {
-    IdCert::from_pem(pem)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidCertificate, format!("invalid ID-Cert: {e}")))
+    IdCert::from_pem(pem).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidCertificate,
+            format!("invalid ID-Cert: {e}"),
+        )
+    })
 }
 
 /// Parses a certificate this server stored itself; failure is an internal error.

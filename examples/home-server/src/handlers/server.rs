@@ -1,12 +1,12 @@
 //! Challenges, the server's certificates and keys, and actor certificate lookup.
 
-use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ed25519_dalek::pkcs8::spki::EncodePublicKey;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use der::pem::LineEnding;
+use ed25519_dalek::pkcs8::spki::EncodePublicKey;
 use p2core_routes::actor_idcerts;
 use p2core_types::{ChallengeString, ErrorCode, FederationId, IdCert, SessionId, UnixTimestamp};
 use serde::Deserialize;
@@ -25,11 +25,16 @@ pub(crate) fn pem_response(status: StatusCode, pem: String) -> Response {
 }
 
 /// `GET /challenge`: a fresh single-use challenge string.
-pub async fn challenge<S: Store>(State(state): State<SharedState<S>>) -> ApiResult<Json<ChallengeString>> {
+pub async fn challenge<S: Store>(
+    State(state): State<SharedState<S>>,
+) -> ApiResult<Json<ChallengeString>> {
     let now = now();
     let lifetime = std::time::Duration::from_secs(state.config.challenge_seconds);
     let c = ChallengeString::generate(now, lifetime);
-    state.store.insert_challenge(c.challenge(), c.expires(), now).await?;
+    state
+        .store
+        .insert_challenge(c.challenge(), c.expires(), now)
+        .await?;
     Ok(Json(c))
 }
 
@@ -39,7 +44,10 @@ pub struct TimestampParams {
     timestamp: Option<UnixTimestamp>,
 }
 
-async fn server_cert_at<S: Store>(state: &SharedState<S>, at: Option<UnixTimestamp>) -> ApiResult<ServerCertRecord> {
+async fn server_cert_at<S: Store>(
+    state: &SharedState<S>,
+    at: Option<UnixTimestamp>,
+) -> ApiResult<ServerCertRecord> {
     let rec = match at {
         Some(t) => state.store.server_cert_at(t).await?,
         None => state.store.current_server_cert().await?,
@@ -69,12 +77,17 @@ pub async fn server_public_key<S: Store>(
     let key = cert
         .public_key()
         .ok_or_else(|| ApiError::internal("stored root certificate has no Ed25519 key"))?;
-    let pem = key.to_public_key_pem(LineEnding::LF).map_err(ApiError::internal)?;
+    let pem = key
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(ApiError::internal)?;
     Ok(pem_response(StatusCode::OK, pem))
 }
 
 /// `PUT /key/server`: administrators rotate the server's identity key.
-pub async fn rotate_server_key<S: Store>(State(state): State<SharedState<S>>, auth: Auth) -> ApiResult<Response> {
+pub async fn rotate_server_key<S: Store>(
+    State(state): State<SharedState<S>>,
+    auth: Auth,
+) -> ApiResult<Response> {
     let fid = auth.0.fid().clone();
     let is_local = matches!(auth.0, crate::storage::Caller::Local(_));
     if !is_local || !state.config.admins.contains(&fid) {
@@ -84,9 +97,14 @@ pub async fn rotate_server_key<S: Store>(State(state): State<SharedState<S>>, au
         ));
     }
     let mut guard = state.keys.write().await;
-    let new = keys::rotate(&state.store, &state.config.data, &state.config.domain, state.config.root_cert_days)
-        .await
-        .map_err(ApiError::internal)?;
+    let new = keys::rotate(
+        &state.store,
+        &state.config.data,
+        &state.config.domain,
+        state.config.root_cert_days,
+    )
+    .await
+    .map_err(ApiError::internal)?;
     let pem = new.issuer.root().to_pem();
     *guard = new;
     tracing::info!(admin = %fid, "server key rotated");
@@ -113,15 +131,24 @@ pub async fn actor_idcerts<S: Store>(
     };
     let certs = state.store.actor_certs(actor_id, &filter, now()).await?;
     let (idcerts, invalidated) = certs.into_iter().unzip();
-    Ok(Json(actor_idcerts::Response { idcerts, invalidated }))
+    Ok(Json(actor_idcerts::Response {
+        idcerts,
+        invalidated,
+    }))
 }
 
 /// Resolves a path FID to a local actor's id (404 for foreign or unknown actors).
 pub(crate) async fn local_actor<S: Store>(state: &SharedState<S>, fid: &str) -> ApiResult<i64> {
-    let fid = FederationId::new(fid)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidFederationId, format!("invalid Federation ID: {e}")))?;
+    let fid = FederationId::new(fid).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidFederationId,
+            format!("invalid Federation ID: {e}"),
+        )
+    })?;
     if fid.domain() != &state.config.domain {
-        return Err(ApiError::not_found(format!("{fid} is not an actor of this server")));
+        return Err(ApiError::not_found(format!(
+            "{fid} is not an actor of this server"
+        )));
     }
     state
         .store

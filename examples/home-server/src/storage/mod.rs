@@ -196,10 +196,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Option<ActorRecord>>> + Send;
 
     /// `true` if an actor with this Federation ID is registered.
-    fn actor_exists(&self, fid: &FederationId) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
+    fn actor_exists(
+        &self,
+        fid: &FederationId,
+    ) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
 
     /// The current root certificate, if any.
-    fn current_server_cert(&self) -> impl Future<Output = StoreResult<Option<ServerCertRecord>>> + Send;
+    fn current_server_cert(
+        &self,
+    ) -> impl Future<Output = StoreResult<Option<ServerCertRecord>>> + Send;
 
     /// The root certificate that was current at `at`.
     fn server_cert_at(
@@ -288,7 +293,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Ends a foreign session and revokes its token.
-    fn end_foreign_session(&self, id: i64, now: UnixTimestamp) -> impl Future<Output = StoreResult<()>> + Send;
+    fn end_foreign_session(
+        &self,
+        id: i64,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Stores an issued challenge (and prunes long-expired unused ones).
     fn insert_challenge(

@@ -7,7 +7,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::*;
@@ -280,7 +282,8 @@ impl Store for SqliteStore {
         let mut tx = self.writer.begin().await?;
         Self::retire_expired(&mut tx, actor_id, cert.session_id.as_str(), now).await?;
         Self::insert_cert_and_token(&mut tx, actor_id, cert, token_hash, now).await?;
-        Self::queue_for_other_sessions(&mut tx, actor_id, cert.session_id.as_str(), event, now).await?;
+        Self::queue_for_other_sessions(&mut tx, actor_id, cert.session_id.as_str(), event, now)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -306,19 +309,27 @@ impl Store for SqliteStore {
             // Rotated or ended concurrently: the caller's token is no longer valid.
             return Err(StoreError::NotFound);
         }
-        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE cert_serial = ? AND revoked_at IS NULL")
-            .bind(db_ts(now))
-            .bind(session.cert_serial)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = ? WHERE cert_serial = ? AND revoked_at IS NULL",
+        )
+        .bind(db_ts(now))
+        .bind(session.cert_serial)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM key_packages WHERE actor_id = ? AND session_id = ?")
             .bind(session.actor_id)
             .bind(session.session_id.as_str())
             .execute(&mut *tx)
             .await?;
         Self::insert_cert_and_token(&mut tx, session.actor_id, cert, token_hash, now).await?;
-        Self::queue_for_other_sessions(&mut tx, session.actor_id, session.session_id.as_str(), event, now)
-            .await?;
+        Self::queue_for_other_sessions(
+            &mut tx,
+            session.actor_id,
+            session.session_id.as_str(),
+            event,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -345,26 +356,35 @@ impl Store for SqliteStore {
         let Some(serial) = serial else {
             return Ok(false);
         };
-        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE cert_serial = ? AND revoked_at IS NULL")
-            .bind(db_ts(now))
-            .bind(serial)
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = ? WHERE cert_serial = ? AND revoked_at IS NULL",
+        )
+        .bind(db_ts(now))
+        .bind(serial)
+        .execute(&mut *tx)
+        .await?;
+        for table in ["key_packages", "events"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE actor_id = ? AND session_id = ?"
+            ))
+            .bind(actor_id)
+            .bind(session_id.as_str())
             .execute(&mut *tx)
             .await?;
-        for table in ["key_packages", "events"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE actor_id = ? AND session_id = ?"))
-                .bind(actor_id)
-                .bind(session_id.as_str())
-                .execute(&mut *tx)
-                .await?;
         }
         if let Some(ev) = make_event(serial) {
-            Self::queue_for_other_sessions(&mut tx, actor_id, session_id.as_str(), &ev, now).await?;
+            Self::queue_for_other_sessions(&mut tx, actor_id, session_id.as_str(), &ev, now)
+                .await?;
         }
         tx.commit().await?;
         Ok(true)
     }
 
-    async fn caller_by_token(&self, token_hash: &[u8], now: UnixTimestamp) -> StoreResult<Option<Caller>> {
+    async fn caller_by_token(
+        &self,
+        token_hash: &[u8],
+        now: UnixTimestamp,
+    ) -> StoreResult<Option<Caller>> {
         let row = sqlx::query(
             "SELECT t.cert_serial, t.foreign_session_id,
                     c.actor_id, a.fid AS local_fid, c.session_id AS local_session, c.cert_pem AS local_pem,
@@ -471,17 +491,24 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
-        sqlx::query("INSERT INTO tokens (token_hash, foreign_session_id, created_at) VALUES (?, ?, ?)")
-            .bind(token_hash)
-            .bind(id)
-            .bind(db_ts(now))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, foreign_session_id, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(id)
+        .bind(db_ts(now))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn update_foreign_cert(&self, id: i64, cert_pem: &str, now: UnixTimestamp) -> StoreResult<()> {
+    async fn update_foreign_cert(
+        &self,
+        id: i64,
+        cert_pem: &str,
+        now: UnixTimestamp,
+    ) -> StoreResult<()> {
         let n = sqlx::query(
             "UPDATE foreign_sessions SET cert_pem = ?, updated_at = ? WHERE id = ? AND ended_at IS NULL",
         )
@@ -491,7 +518,11 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await?
         .rows_affected();
-        if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 
     async fn end_foreign_session(&self, id: i64, now: UnixTimestamp) -> StoreResult<()> {
@@ -501,16 +532,23 @@ impl Store for SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE foreign_session_id = ? AND revoked_at IS NULL")
-            .bind(db_ts(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = ? WHERE foreign_session_id = ? AND revoked_at IS NULL",
+        )
+        .bind(db_ts(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn insert_challenge(&self, challenge: &str, expires: UnixTimestamp, now: UnixTimestamp) -> StoreResult<()> {
+    async fn insert_challenge(
+        &self,
+        challenge: &str,
+        expires: UnixTimestamp,
+        now: UnixTimestamp,
+    ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         // Unused challenges that expired over an hour ago carry no information worth keeping.
         sqlx::query("DELETE FROM challenges WHERE used_at IS NULL AND expires < ?")
@@ -643,17 +681,20 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
             let remaining = u64::try_from(remaining).unwrap_or(0);
-            if remaining < low_watermark || last_resort {
-                if let Some(ev) = low_event(remaining, last_resort) {
-                    // One pending notice per session, carrying the latest state.
-                    sqlx::query("DELETE FROM events WHERE actor_id = ? AND session_id = ? AND n = ? AND op = ?")
-                        .bind(actor_id)
-                        .bind(&session)
-                        .bind(ev.n)
-                        .bind(i64::from(ev.op))
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
+            if (remaining < low_watermark || last_resort)
+                && let Some(ev) = low_event(remaining, last_resort)
+            {
+                // One pending notice per session, carrying the latest state.
+                sqlx::query(
+                    "DELETE FROM events WHERE actor_id = ? AND session_id = ? AND n = ? AND op = ?",
+                )
+                .bind(actor_id)
+                .bind(&session)
+                .bind(ev.n)
+                .bind(i64::from(ev.op))
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
                         "INSERT INTO events (actor_id, session_id, n, op, d, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     )
                     .bind(actor_id)
@@ -664,7 +705,6 @@ impl Store for SqliteStore {
                     .bind(db_ts(now))
                     .execute(&mut *tx)
                     .await?;
-                }
             }
             out.push(ClaimedKeyPackage {
                 session_id: parse_session(&session)?,
@@ -676,7 +716,11 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    async fn take_events(&self, actor_id: i64, session_id: &SessionId) -> StoreResult<Vec<(i64, String, u16, String)>> {
+    async fn take_events(
+        &self,
+        actor_id: i64,
+        session_id: &SessionId,
+    ) -> StoreResult<Vec<(i64, String, u16, String)>> {
         let rows = sqlx::query(
             "DELETE FROM events WHERE actor_id = ? AND session_id = ? RETURNING id, n, op, d",
         )

@@ -13,11 +13,19 @@ use p2core_routes::{register, session_trust};
 use p2core_types::{DomainName, ErrorCode, FederationId, IdCert, SessionId};
 
 /// Starts a server for `domain` with data in `dir` on an ephemeral loopback port.
-pub async fn spawn(dir: &Path, domain: &str, admins: &[&str], peers: &[(&str, String)]) -> RunningServer {
+pub async fn spawn(
+    dir: &Path,
+    domain: &str,
+    admins: &[&str],
+    peers: &[(&str, String)],
+) -> RunningServer {
     let mut config = Config::with_data_dir(dir);
     config.domain = DomainName::new(domain).unwrap();
     config.listen = "127.0.0.1:0".parse().unwrap();
-    config.admins = admins.iter().map(|a| FederationId::new(a).unwrap()).collect();
+    config.admins = admins
+        .iter()
+        .map(|a| FederationId::new(a).unwrap())
+        .collect();
     config.peers = peers
         .iter()
         .map(|(d, url)| Peer {
@@ -94,7 +102,11 @@ pub async fn trust(base: &str, fid: &FederationId, password: &str, session: &str
 
 /// Asserts an API error with `status` and `code`.
 #[track_caller]
-pub fn assert_api_error<T: std::fmt::Debug>(res: Result<T, ClientError>, status: u16, code: ErrorCode) {
+pub fn assert_api_error<T: std::fmt::Debug>(
+    res: Result<T, ClientError>,
+    status: u16,
+    code: ErrorCode,
+) {
     match res {
         Err(e) => {
             assert_eq!(e.status(), Some(status), "status of {e:?}");
@@ -108,13 +120,17 @@ pub fn assert_api_error<T: std::fmt::Debug>(res: Result<T, ClientError>, status:
 /// answer of the server must be the JSON error body; this asserts so.
 pub async fn raw(
     base: &str,
-    method: reqwest::Method,
+    method: p2core_routes::http::Method,
     path: &str,
     token: Option<&str>,
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> (u16, serde_json::Value) {
-    let mut req = reqwest::Client::new().request(method, format!("{base}{path}")).body(body);
+    let http = client(base);
+    let mut req = http
+        .http()
+        .request(method, format!("{base}{path}"))
+        .body(body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -132,7 +148,10 @@ pub async fn raw(
     if status >= 400 {
         assert!(
             json.get("errcode").and_then(|v| v.as_u64()) == Some(u64::from(status))
-                && json.get("error").and_then(|v| v.as_str()).is_some_and(|s| s.starts_with("P2CORE_"))
+                && json
+                    .get("error")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|s| s.starts_with("P2CORE_"))
                 && json.get("message").is_some(),
             "error answer {status} is not the JSON error body: {json}"
         );

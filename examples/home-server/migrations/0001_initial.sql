@@ -22,7 +22,8 @@ CREATE TABLE server_certs (
 
 -- Actor ID-Certs issued by this server (serials are unique across all of them).
 CREATE TABLE id_certs (
-    serial         INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY,            -- issuance order
+    serial         INTEGER NOT NULL UNIQUE,
     actor_id       INTEGER NOT NULL REFERENCES actors(id),
     session_id     TEXT    NOT NULL,
     cert_pem       TEXT    NOT NULL,

@@ -95,6 +95,38 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Revokes the live token of an actor certificate.
+    async fn revoke_cert_token(
+        tx: &mut Transaction<'_, Sqlite>,
+        serial: i64,
+        now: UnixTimestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = ? WHERE cert_serial = ? AND revoked_at IS NULL",
+        )
+        .bind(db_ts(now))
+        .bind(serial)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Revokes the live token of a foreign session.
+    async fn revoke_foreign_token(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: i64,
+        now: UnixTimestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = ? WHERE foreign_session_id = ? AND revoked_at IS NULL",
+        )
+        .bind(db_ts(now))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// Certs whose validity ended without an invalidation still hold the
     /// "live session" slot; mark them so the session ID can be reused.
     async fn retire_expired(
@@ -309,13 +341,7 @@ impl Store for SqliteStore {
             // Rotated or ended concurrently: the caller's token is no longer valid.
             return Err(StoreError::NotFound);
         }
-        sqlx::query(
-            "UPDATE tokens SET revoked_at = ? WHERE cert_serial = ? AND revoked_at IS NULL",
-        )
-        .bind(db_ts(now))
-        .bind(session.cert_serial)
-        .execute(&mut *tx)
-        .await?;
+        Self::revoke_cert_token(&mut tx, session.cert_serial, now).await?;
         sqlx::query("DELETE FROM key_packages WHERE actor_id = ? AND session_id = ?")
             .bind(session.actor_id)
             .bind(session.session_id.as_str())
@@ -356,13 +382,7 @@ impl Store for SqliteStore {
         let Some(serial) = serial else {
             return Ok(false);
         };
-        sqlx::query(
-            "UPDATE tokens SET revoked_at = ? WHERE cert_serial = ? AND revoked_at IS NULL",
-        )
-        .bind(db_ts(now))
-        .bind(serial)
-        .execute(&mut *tx)
-        .await?;
+        Self::revoke_cert_token(&mut tx, serial, now).await?;
         for table in ["key_packages", "events"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE actor_id = ? AND session_id = ?"
@@ -441,7 +461,7 @@ impl Store for SqliteStore {
             "SELECT cert_pem, invalidated_at FROM id_certs
              WHERE actor_id = ?1 AND not_before <= ?2 AND not_after >= ?2
                AND (?3 IS NULL OR session_id = ?3)
-             ORDER BY not_before, serial",
+             ORDER BY not_before, id",
         )
         .bind(actor_id)
         .bind(at)
@@ -474,11 +494,7 @@ impl Store for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(old) = old {
-            sqlx::query("UPDATE tokens SET revoked_at = ? WHERE foreign_session_id = ? AND revoked_at IS NULL")
-                .bind(db_ts(now))
-                .bind(old)
-                .execute(&mut *tx)
-                .await?;
+            Self::revoke_foreign_token(&mut tx, old, now).await?;
         }
         let id = sqlx::query(
             "INSERT INTO foreign_sessions (fid, session_id, cert_pem, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
@@ -532,13 +548,7 @@ impl Store for SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE tokens SET revoked_at = ? WHERE foreign_session_id = ? AND revoked_at IS NULL",
-        )
-        .bind(db_ts(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        Self::revoke_foreign_token(&mut tx, id, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -641,7 +651,7 @@ impl Store for SqliteStore {
             .await?;
         let sessions: Vec<String> = sqlx::query_scalar(
             "SELECT session_id FROM id_certs WHERE actor_id = ? AND invalidated_at IS NULL AND not_after >= ?
-             ORDER BY serial",
+             ORDER BY id",
         )
         .bind(actor_id)
         .bind(db_ts(now))

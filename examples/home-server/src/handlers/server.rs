@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use der::pem::LineEnding;
 use ed25519_dalek::pkcs8::spki::EncodePublicKey;
 use p2core_routes::actor_idcerts;
-use p2core_types::{ChallengeString, ErrorCode, FederationId, IdCert, SessionId, UnixTimestamp};
-use serde::Deserialize;
+use p2core_routes::query::TimestampQuery;
+use p2core_types::{ChallengeString, ErrorCode, FederationId, IdCert, UnixTimestamp};
 
 use super::now;
 use crate::auth::Auth;
@@ -38,12 +38,6 @@ pub async fn challenge<S: Store>(
     Ok(Json(c))
 }
 
-/// `?timestamp=` of the server certificate and key routes.
-#[derive(Debug, Default, Deserialize)]
-pub struct TimestampParams {
-    timestamp: Option<UnixTimestamp>,
-}
-
 async fn server_cert_at<S: Store>(
     state: &SharedState<S>,
     at: Option<UnixTimestamp>,
@@ -61,7 +55,7 @@ async fn server_cert_at<S: Store>(
 /// `GET /idcert/server`: the root certificate (current, or the one current at `timestamp`).
 pub async fn server_idcert<S: Store>(
     State(state): State<SharedState<S>>,
-    QueryOrBody(p): QueryOrBody<TimestampParams>,
+    QueryOrBody(p): QueryOrBody<TimestampQuery>,
 ) -> ApiResult<Response> {
     let rec = server_cert_at(&state, p.timestamp).await?;
     Ok(pem_response(StatusCode::OK, rec.cert_pem))
@@ -70,7 +64,7 @@ pub async fn server_idcert<S: Store>(
 /// `GET /key/server`: the server's public key as a PEM SubjectPublicKeyInfo.
 pub async fn server_public_key<S: Store>(
     State(state): State<SharedState<S>>,
-    QueryOrBody(p): QueryOrBody<TimestampParams>,
+    QueryOrBody(p): QueryOrBody<TimestampQuery>,
 ) -> ApiResult<Response> {
     let rec = server_cert_at(&state, p.timestamp).await?;
     let cert = IdCert::from_pem(&rec.cert_pem).map_err(ApiError::internal)?;
@@ -111,18 +105,11 @@ pub async fn rotate_server_key<S: Store>(
     Ok(pem_response(StatusCode::OK, pem))
 }
 
-/// Filters of `GET /idcert/actor/{fid}`.
-#[derive(Debug, Default, Deserialize)]
-pub struct ActorCertParams {
-    timestamp: Option<UnixTimestamp>,
-    session_id: Option<SessionId>,
-}
-
 /// `GET /idcert/actor/{fid}`: an actor's ID-Certs with their invalidation flags.
 pub async fn actor_idcerts<S: Store>(
     State(state): State<SharedState<S>>,
     PathParam(fid): PathParam,
-    QueryOrBody(p): QueryOrBody<ActorCertParams>,
+    QueryOrBody(p): QueryOrBody<actor_idcerts::Query>,
 ) -> ApiResult<Json<actor_idcerts::Response>> {
     let actor_id = local_actor(&state, &fid).await?;
     let filter = ActorCertFilter {

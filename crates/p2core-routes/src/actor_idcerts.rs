@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::path::{QueryError, encode_query, single_values};
 use crate::query::{parse_session_id, parse_timestamp};
-use crate::{AuthRequirement, BodyKind, Endpoint, RouteInfo};
+use crate::{AuthRequirement, BodyKind, RouteInfo};
 
 /// The route's metadata.
 pub const INFO: RouteInfo = RouteInfo {
@@ -50,15 +50,7 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: None,
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    type Request = Request;
-    type Response = Response;
-}
+crate::endpoint_marker!(Request, Response);
 
 /// The path for `fid`, percent-encoded.
 pub fn path(fid: &FederationId) -> String {

@@ -3,7 +3,7 @@
 
 use http::Method;
 
-use crate::{AuthRequirement, BodyKind, Endpoint, RouteInfo};
+use crate::{AuthRequirement, BodyKind, RouteInfo};
 
 /// The route's metadata.
 pub const INFO: RouteInfo = RouteInfo {
@@ -25,15 +25,7 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: None,
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    type Request = ();
-    type Response = Response;
-}
+crate::endpoint_marker!((), Response);
 
 /// `200 OK` body: `{"challenge", "expires"}` (`expires` read as number or decimal string).
 pub type Response = p2core_types::ChallengeString;

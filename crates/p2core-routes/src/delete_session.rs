@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::path::{QueryError, encode_query, single_values};
 use crate::query::parse_session_id;
-use crate::{AuthRequirement, BodyKind, Endpoint, RouteInfo};
+use crate::{AuthRequirement, BodyKind, RouteInfo};
 
 /// The route's metadata.
 pub const INFO: RouteInfo = RouteInfo {
@@ -39,15 +39,7 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: None,
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    type Request = Request;
-    type Response = ();
-}
+crate::endpoint_marker!(Request, ());
 
 /// Request body `{"session_id"}` (also accepted as `?session_id=`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

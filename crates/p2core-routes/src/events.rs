@@ -8,7 +8,7 @@ use http::Method;
 use p2core_types::{ErrorCode, events::Event};
 use serde::{Deserialize, Serialize};
 
-use crate::{AuthRequirement, BodyKind, Endpoint, RouteInfo};
+use crate::{AuthRequirement, BodyKind, RouteInfo};
 
 /// The route's metadata.
 pub const INFO: RouteInfo = RouteInfo {
@@ -30,15 +30,7 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: None,
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    type Request = ();
-    type Response = Response;
-}
+crate::endpoint_marker!((), Response);
 
 /// `200 OK` body: a JSON array of event envelopes `{n, op, d, s}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use http::Method;
 use p2core_types::{ErrorCode, FederationId};
 use serde::{Deserialize, Serialize};
 
-use crate::{AuthRequirement, BodyKind, Endpoint, RouteInfo};
+use crate::{AuthRequirement, BodyKind, RouteInfo};
 
 /// The route's metadata.
 pub const INFO: RouteInfo = RouteInfo {
@@ -31,15 +31,7 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: None,
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    type Request = Request;
-    type Response = Response;
-}
+crate::endpoint_marker!(Request, Response);
 
 /// The path for `fid`, percent-encoded.
 ///

@@ -5,7 +5,7 @@
 use http::Method;
 use p2core_types::ErrorCode;
 
-use crate::{AuthRequirement, BodyKind, Endpoint, RouteInfo};
+use crate::{AuthRequirement, BodyKind, RouteInfo};
 
 /// The successor a client should use instead.
 pub const SUCCESSOR: &str = "/.p2/core/v1/session/idcert";
@@ -30,17 +30,9 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: Some(SUCCESSOR),
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    /// Seed 002's body: a JSON string holding an ASCII-armoured public key (never accepted).
-    type Request = String;
-    /// Never sent: the route only answers 410 with an error body.
-    type Response = ();
-}
+// Request: Seed 002's body: a JSON string holding an ASCII-armoured public key (never accepted).
+// Response: Never sent: the route only answers 410 with an error body.
+crate::endpoint_marker!(String, ());
 
 /// The message of the 410 error body.
 pub fn gone_message() -> String {

@@ -41,6 +41,24 @@ use p2core_types::ErrorCode;
 
 mod meta;
 
+/// Defines an endpoint module's marker type `Route`, implementing [`Endpoint`]
+/// with the module's `INFO` and the given request and response types.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! endpoint_marker {
+    ($request:ty, $response:ty) => {
+        /// Marker type carrying this endpoint's [`Endpoint`](crate::Endpoint) implementation.
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct Route;
+
+        impl $crate::Endpoint for Route {
+            const INFO: $crate::RouteInfo = INFO;
+            type Request = $request;
+            type Response = $response;
+        }
+    };
+}
+
 pub mod docs;
 pub mod legacy;
 pub mod path;

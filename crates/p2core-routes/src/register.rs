@@ -16,7 +16,7 @@ use p2core_types::{ErrorCode, FederationId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{AuthRequirement, BodyKind, Endpoint, LegacyEncoding, LegacyPath, RouteInfo};
+use crate::{AuthRequirement, BodyKind, LegacyEncoding, LegacyPath, RouteInfo};
 
 /// The route's metadata.
 pub const INFO: RouteInfo = RouteInfo {
@@ -46,15 +46,7 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: None,
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    type Request = Request;
-    type Response = Response;
-}
+crate::endpoint_marker!(Request, Response);
 
 /// Request body: `{"username", "password", "auth_payload"?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use http::Method;
 use p2core_types::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-use crate::{AuthRequirement, BodyKind, Endpoint, LegacyEncoding, LegacyPath, RouteInfo};
+use crate::{AuthRequirement, BodyKind, LegacyEncoding, LegacyPath, RouteInfo};
 
 /// The route's metadata.
 pub const INFO: RouteInfo = RouteInfo {
@@ -41,15 +41,7 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: None,
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    type Request = Request;
-    type Response = Response;
-}
+crate::endpoint_marker!(Request, Response);
 
 /// Request body: `{"csr"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

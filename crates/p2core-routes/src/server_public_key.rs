@@ -4,7 +4,7 @@
 use http::Method;
 use p2core_types::ErrorCode;
 
-use crate::{AuthRequirement, BodyKind, Endpoint, RouteInfo};
+use crate::{AuthRequirement, BodyKind, RouteInfo};
 
 /// The route's metadata.
 pub const INFO: RouteInfo = RouteInfo {
@@ -26,16 +26,8 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: None,
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    type Request = Query;
-    /// PEM `SubjectPublicKeyInfo` (`-----BEGIN PUBLIC KEY-----`).
-    type Response = String;
-}
+// Response: PEM `SubjectPublicKeyInfo` (`-----BEGIN PUBLIC KEY-----`).
+crate::endpoint_marker!(Query, String);
 
 /// Query (or, per seed 004, JSON body): `timestamp`.
 pub type Query = crate::query::TimestampQuery;

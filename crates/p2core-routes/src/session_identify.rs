@@ -7,7 +7,7 @@ use p2core_types::{CompletedChallenge, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{AuthRequirement, BodyKind, Endpoint, RouteInfo};
+use crate::{AuthRequirement, BodyKind, RouteInfo};
 
 /// The route's metadata.
 pub const INFO: RouteInfo = RouteInfo {
@@ -37,15 +37,7 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: None,
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    type Request = Request;
-    type Response = Response;
-}
+crate::endpoint_marker!(Request, Response);
 
 /// Request body: `{"completed_challenge": {"challenge", "signature"}, "id_cert", "auth_payload"?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

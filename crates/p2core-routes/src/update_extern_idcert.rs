@@ -4,7 +4,7 @@
 use http::Method;
 use p2core_types::ErrorCode;
 
-use crate::{AuthRequirement, BodyKind, Endpoint, RouteInfo};
+use crate::{AuthRequirement, BodyKind, RouteInfo};
 
 /// The route's metadata.
 pub const INFO: RouteInfo = RouteInfo {
@@ -33,13 +33,5 @@ pub const INFO: RouteInfo = RouteInfo {
     gone: None,
 };
 
-/// Marker type carrying this endpoint's [`Endpoint`] implementation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Route;
-
-impl Endpoint for Route {
-    const INFO: RouteInfo = INFO;
-    /// PEM of the session's new ID-Cert.
-    type Request = String;
-    type Response = ();
-}
+// Request: PEM of the session's new ID-Cert.
+crate::endpoint_marker!(String, ());

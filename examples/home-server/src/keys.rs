@@ -5,7 +5,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use der::pem::LineEnding;
 use ed25519_dalek::SigningKey;
@@ -89,7 +88,7 @@ fn new_root(
 ) -> Result<(SigningKey, IdCert, i64), KeyError> {
     let key = new_signing_key();
     let serial = p2core_certs::fresh_serial();
-    let not_after = now.saturating_add(Duration::from_secs(u64::from(days) * 86_400).as_secs());
+    let not_after = now.saturating_add(u64::from(days) * 86_400);
     let cert = p2core_certs::create_root_cert(&key, domain, now, not_after, serial)
         .map_err(|e| KeyError::Cert(e.to_string()))?;
     let serial = i64::try_from(serial).map_err(|_| KeyError::Cert("serial out of range".into()))?;

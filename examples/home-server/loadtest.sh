@@ -23,7 +23,7 @@ cd "$WORK"
 jq -n '{username: "bench", password: "bench-password"}' |
   curl -sS --fail-with-body -H 'content-type: application/json' --data @- "$API/register" >/dev/null
 openssl genpkey -algorithm ed25519 -out s.key
-openssl req -new -key s.key -out s.csr -subj "/DC=localhost/CN=bench/UID=bench@localhost/uniqueIdentifier=s1"
+openssl req -new -key s.key -out s.csr -subj "/DC=localhost/UID=bench@localhost/CN=bench/uniqueIdentifier=s1"
 jq -n --rawfile csr s.csr '{username: "bench", password: "bench-password", csr: $csr}' |
   curl -sS --fail-with-body -H 'content-type: application/json' --data @- "$API/session/trust" >/dev/null
 

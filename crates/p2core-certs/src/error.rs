@@ -93,8 +93,9 @@ pub enum CertError {
         /// The object checked.
         kind: CertKind,
     },
-    /// An actor certificate's serial number is 2^63 or more.
-    #[error("{kind}: the serial number must be below 2^63")]
+    /// A serial number to issue is 2^63 or more (issued serials travel as
+    /// JSON `u64`). Verification accepts any positive serial of 1–20 octets.
+    #[error("{kind}: the serial number to issue must be below 2^63")]
     SerialTooLarge {
         /// The object checked.
         kind: CertKind,
@@ -248,12 +249,29 @@ pub enum CertError {
         uid: String,
     },
     /// The `UID`'s domain is not the domain spelled by the subject's `DC`s.
-    #[error("{kind}: the UID's domain {uid_domain:?} is not the subject's DC domain")]
+    ///
+    /// `DC`s are read most significant first (`DC=com, DC=example` is
+    /// `example.com`); a name written in the other order (`DC=example,
+    /// DC=com`, as p2core before 0.2 and some old tools wrote it) spells
+    /// another domain and fails here.
+    #[error(
+        "{kind}: the UID's domain {uid_domain:?} is not the domain {dc_domain:?} spelled by the subject's DCs (DCs are read most significant first: example.com is DC=com, DC=example)"
+    )]
     UidDomainMismatch {
         /// The object checked.
         kind: CertKind,
         /// The domain of the UID.
         uid_domain: String,
+        /// The domain the `DC`s spell, most significant first (empty if they
+        /// do not form a domain name).
+        dc_domain: String,
+    },
+    /// A `DC` follows `CN`, `UID` or `uniqueIdentifier`: an actor's pDN lists
+    /// its `DC`s first.
+    #[error("{kind}: the subject's DC components must come before CN, UID and uniqueIdentifier")]
+    DomainComponentsNotFirst {
+        /// The object checked.
+        kind: CertKind,
     },
     /// The subject's `DC`s differ from the issuer's (certificate) or from the
     /// home server's domain (CSR), in value or order.

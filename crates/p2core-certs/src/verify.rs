@@ -296,6 +296,9 @@ fn check_actor_subject<'a>(
             field: "subject",
         });
     }
+    if pdn.dc_after_actor_attribute {
+        return Err(CertError::DomainComponentsNotFirst { kind });
+    }
     let session =
         SessionId::new(session).map_err(|reason| CertError::InvalidSessionId { kind, reason })?;
     let fid = FederationId::new(uid).map_err(|reason| CertError::InvalidUid {
@@ -314,6 +317,7 @@ fn check_actor_subject<'a>(
         return Err(CertError::UidDomainMismatch {
             kind,
             uid_domain: fid.domain().to_string(),
+            dc_domain: pdn.domain().map(|d| d.to_string()).unwrap_or_default(),
         });
     }
     Ok((pdn, fid, session))
@@ -324,7 +328,7 @@ fn check_actor_subject<'a>(
 ///
 /// Checks, in this order: the root ([`verify_root`]: profile, self-signature,
 /// validity at `now`); the certificate's algorithms (Ed25519, TBS field equal
-/// to the outer one); v3; serial (positive, < 2^63, ≤ 20 octets); an Ed25519
+/// to the outer one); v3; serial (positive, 1–20 octets); an Ed25519
 /// SubjectPublicKeyInfo (the point itself is decoded on the first call of
 /// [`IdCert::public_key`]); issuer equal to the root's subject; the subject pDN (CN, UID,
 /// uniqueIdentifier once each, UID local part = CN, UID domain = DCs = the
@@ -358,7 +362,9 @@ fn verify_actor_profile(cert: &IdCert, root: &IdCert) -> Result<(), CertError> {
     if tbs.version() != Version::V3 {
         return Err(CertError::NotV3 { kind: K });
     }
-    check_serial(K, tbs.serial_number().as_bytes(), true)?;
+    // Issuers here write serials below 2^63, but any positive serial of 1–20
+    // octets is accepted (RFC 5280 §4.1.2.2): OpenSSL and others use 20.
+    check_serial(K, tbs.serial_number().as_bytes(), false)?;
     // The subject key's shape only: the chain does not need the point, which
     // is decoded (and checked) on first use of `public_key()`.
     if !cert.has_ed25519_key() {

@@ -48,7 +48,7 @@ fn our_root_passes_and_has_the_profile() {
     let root = our_root();
     verify_root(&root, T).unwrap();
     let pdn = Pdn::parse(root.subject()).unwrap();
-    assert_eq!(pdn.domain_components, ["example", "com"]);
+    assert_eq!(pdn.domain_components, ["com", "example"]);
     assert_eq!(root.subject(), root.issuer());
     let tbs = root.certificate().tbs_certificate();
     let (crit, bc) = tbs.get_extension::<BasicConstraints>().unwrap().unwrap();
@@ -118,7 +118,7 @@ fn issued_cert_passes_and_has_the_actor_profile() {
 fn issued_subject_is_canonical_even_for_a_loosely_encoded_csr() {
     // An OpenSSL-style CSR: everything UTF8String, uppercase domain labels.
     let mut f = CsrForge::alice();
-    let mut a: Vec<_> = ["EXAMPLE", "COM"]
+    let mut a: Vec<_> = ["COM", "EXAMPLE"]
         .iter()
         .map(|l| atav(p2core_types::pdn::OID_DC, der::Tag::Utf8String, l))
         .collect();

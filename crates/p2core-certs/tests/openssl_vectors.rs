@@ -94,8 +94,44 @@ fn openssl_actor_certs_are_accepted() {
 }
 
 #[test]
-fn openssl_writes_dc_in_label_order_as_ia5_like_we_do() {
-    // OpenSSL's "/DC=example/DC=com" encodes to the same bytes as our name.
+fn openssl_default_random_serials_are_accepted() {
+    // OpenSSL's default serial is 20 random octets (>= 2^63): RFC 5280 allows
+    // any positive serial of 1-20 octets, and so does the verifier.
+    let c = cert(vector!("alice-random-serial.pem"));
+    let serial = c.certificate().tbs_certificate().serial_number().as_bytes();
+    assert!(serial.len() > 8, "{} octets", serial.len());
+    assert_eq!(c.serial_u64(), None);
+    actor_err(vector!("alice-random-serial.pem")).unwrap();
+}
+
+#[test]
+fn actor_attributes_may_follow_the_dcs_in_any_order() {
+    for (csr_pem, cert_pem) in [
+        (
+            vector!("alice-cn-first.csr.pem"),
+            vector!("alice-cn-first.pem"),
+        ),
+        (
+            vector!("alice-session-first.csr.pem"),
+            vector!("alice-session-first.pem"),
+        ),
+    ] {
+        csr_err(csr_pem).unwrap();
+        actor_err(cert_pem).unwrap();
+        assert_eq!(cert(cert_pem).subject_fid(), Some(&alice()));
+        // our issuer writes them back in the canonical order
+        let issuer = Issuer::new(root(), root_key()).unwrap();
+        let issued = issuer
+            .issue(&csr(csr_pem), &alice(), now(), None, fresh_serial())
+            .unwrap();
+        let canonical = pdn::actor_name(&alice(), &"laptop-1".parse().unwrap()).unwrap();
+        assert_eq!(issued.subject(), &canonical);
+    }
+}
+
+#[test]
+fn openssl_writes_dc_most_significant_first_as_ia5_like_we_do() {
+    // OpenSSL's "/DC=com/DC=example" encodes to the same bytes as our name.
     let ours = pdn::home_server_name(&example_com()).unwrap();
     assert_eq!(root().subject(), &ours);
     // ... and writes the session ID as UTF8String, which we accept.
@@ -106,6 +142,47 @@ fn openssl_writes_dc_in_label_order_as_ia5_like_we_do() {
         .find(|a| a.oid == pdn::OID_UNIQUE_IDENTIFIER)
         .unwrap();
     assert_eq!(der::Tagged::tag(&session.value), der::Tag::Utf8String);
+    // "/DC=com/DC=example/UID=.../CN=.../uniqueIdentifier=..." is exactly the
+    // order we write, so our name differs only in the session ID's string type.
+    let oids: Vec<_> = c.subject().iter().map(|a| a.oid).collect();
+    let ours = pdn::actor_name(&alice(), &"laptop-1".parse().unwrap()).unwrap();
+    assert_eq!(oids, ours.iter().map(|a| a.oid).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_old_least_significant_first_order_is_rejected_clearly() {
+    // Root and actor certificate both written "/DC=example/DC=com/...": the
+    // DCs spell com.example, which is not the UID's domain.
+    let old_root = cert(vector!("old-order-root.pem"));
+    verify_root(&old_root, now()).unwrap(); // a valid root, for "com.example"
+    let err =
+        verify_actor_cert(&cert(vector!("old-order-alice.pem")), &old_root, now()).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CertError::UidDomainMismatch { kind: CertKind::Actor, uid_domain, dc_domain }
+                if uid_domain == "example.com" && dc_domain == "com.example"
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("most significant first"), "{message}");
+    let err = csr_err(vector!("old-order-alice.csr.pem")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CertError::UidDomainMismatch {
+                kind: CertKind::Csr,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // an old-order actor certificate under the correct root: issuer mismatch
+    assert_err!(
+        actor_err(vector!("old-order-alice.pem")),
+        CertError::IssuerMismatch
+    );
 }
 
 #[test]
@@ -244,9 +321,16 @@ fn openssl_bad_actor_extensions_are_rejected() {
 #[test]
 fn openssl_bad_actor_fields_are_rejected() {
     assert_err!(
-        actor_err(vector!("bad-actor-random-serial.pem")),
-        CertError::SerialTooLarge {
+        actor_err(vector!("bad-actor-serial-zero.pem")),
+        CertError::SerialNotPositive {
             kind: CertKind::Actor
+        }
+    );
+    assert_err!(
+        actor_err(vector!("bad-actor-serial-21-octets.pem")),
+        CertError::SerialTooLong {
+            kind: CertKind::Actor,
+            octets: 21
         }
     );
     assert_err!(
@@ -315,6 +399,12 @@ fn openssl_bad_actor_subjects_are_rejected() {
             attr: PdnAttribute::CommonName
         }
     );
+    assert_err!(
+        actor_err(vector!("bad-actor-dc-not-first.pem")),
+        CertError::DomainComponentsNotFirst {
+            kind: CertKind::Actor
+        }
+    );
 }
 
 // ---------------------------------------------------------------- rejected CSRs
@@ -364,6 +454,12 @@ fn openssl_bad_csrs_are_rejected() {
         CertError::DuplicateAttribute {
             kind: CertKind::Csr,
             attr: PdnAttribute::CommonName
+        }
+    );
+    assert_err!(
+        csr_err(vector!("bad-csr-dc-not-first.csr.pem")),
+        CertError::DomainComponentsNotFirst {
+            kind: CertKind::Csr
         }
     );
     assert_err!(

@@ -130,7 +130,7 @@ impl DomainName {
 
     /// The labels from left to right (`chat`, `example`, `com`). In an X.509
     /// name these are the `dc` components in the same order.
-    pub fn labels(&self) -> impl Iterator<Item = &str> {
+    pub fn labels(&self) -> impl DoubleEndedIterator<Item = &str> {
         self.0.split('.')
     }
 }

@@ -17,9 +17,13 @@
 //! encoding, the checks on the text itself (a session ID must be 1–32 IA5
 //! characters, a UID must be a Federation ID) are made by the caller.
 //!
-//! The `DC` components appear in the encoded RDN sequence in the order of the
-//! domain's labels from left to right: `chat.example.com` is
-//! `DC=chat`, `DC=example`, `DC=com` (OpenSSL `-subj "/DC=chat/DC=example/DC=com"`).
+//! The `DC` components appear in the encoded RDN sequence **most significant
+//! label first**, as X.501 and RFC 5280 list an RDNSequence from the root and
+//! RFC 2247 §3 prescribes: `chat.example.com` is encoded `DC=com`,
+//! `DC=example`, `DC=chat` (OpenSSL `-subj "/DC=com/DC=example/DC=chat"`,
+//! which OpenSSL prints in RFC 2253 order as `DC=chat,DC=example,DC=com`).
+//! Only this order is written and accepted: accepting both would let one
+//! encoded name mean two domains (`social.chat` and `chat.social`).
 //! Names are built from RDNs explicitly; `Name::from_str` is not used because
 //! it takes RFC 4514 string order, which is the reverse of the encoded order.
 
@@ -170,6 +174,10 @@ pub struct Pdn<'a> {
     pub domain_components: Vec<&'a str>,
     /// How many attributes of other types the name has.
     pub other_attributes: usize,
+    /// Whether a `DC` comes after a `CN`, `UID` or `uniqueIdentifier`. An
+    /// actor's pDN lists its `DC`s first; the three actor attributes follow
+    /// in any order.
+    pub dc_after_actor_attribute: bool,
 }
 
 impl<'a> Pdn<'a> {
@@ -197,6 +205,7 @@ impl<'a> Pdn<'a> {
                     PdnAttribute::Uid => &mut pdn.uid,
                     PdnAttribute::UniqueIdentifier => &mut pdn.unique_identifier,
                     PdnAttribute::DomainComponent => {
+                        pdn.dc_after_actor_attribute |= pdn.has_actor_attributes();
                         pdn.domain_components.push(text);
                         continue;
                     }
@@ -209,10 +218,11 @@ impl<'a> Pdn<'a> {
         Ok(pdn)
     }
 
-    /// Whether the `DC` values are exactly the labels of `domain`, in order.
+    /// Whether the `DC` values are exactly the labels of `domain`, most
+    /// significant first (`DC=com, DC=example` for `example.com`).
     /// Domain labels are compared ASCII-case-insensitively (DNS names are).
     pub fn dcs_match(&self, domain: &DomainName) -> bool {
-        let mut labels = domain.labels();
+        let mut labels = domain.labels().rev();
         for dc in &self.domain_components {
             match labels.next() {
                 Some(label) if label.eq_ignore_ascii_case(dc) => {}
@@ -233,13 +243,20 @@ impl<'a> Pdn<'a> {
                 .all(|(a, b)| a.eq_ignore_ascii_case(b))
     }
 
-    /// The `DC` values joined with dots (`example.com`), if they form a valid
-    /// domain name.
+    /// The domain the `DC` values name, read most significant first
+    /// (`DC=com, DC=example` is `example.com`), if they form a valid domain name.
     pub fn domain(&self) -> Option<DomainName> {
         if self.domain_components.is_empty() {
             return None;
         }
-        DomainName::new(&self.domain_components.join(".")).ok()
+        let mut text = String::new();
+        for (i, dc) in self.domain_components.iter().rev().enumerate() {
+            if i > 0 {
+                text.push('.');
+            }
+            text.push_str(dc);
+        }
+        DomainName::new(&text).ok()
     }
 
     /// Whether any of `CN`, `UID` or `uniqueIdentifier` is present.
@@ -310,17 +327,19 @@ fn dc_attributes(
 ) -> impl Iterator<Item = Result<AttributeTypeAndValue, der::Error>> + '_ {
     domain
         .labels()
+        .rev()
         .map(|label| attribute(OID_DC, StringKind::Ia5, label))
 }
 
-/// The pDN of a home server: one `DC` per label of `domain`, in label order,
-/// as IA5Strings, and nothing else.
+/// The pDN of a home server: one `DC` per label of `domain`, most significant
+/// first (`example.com` → `DC=com, DC=example`), as IA5Strings, and nothing else.
 ///
 /// ```
 /// use p2core_types::{DomainName, pdn};
 /// let name = pdn::home_server_name(&"example.com".parse::<DomainName>()?)?;
 /// let parsed = pdn::Pdn::parse(&name)?;
-/// assert_eq!(parsed.domain_components, ["example", "com"]);
+/// assert_eq!(parsed.domain_components, ["com", "example"]);
+/// assert_eq!(parsed.domain().unwrap().as_str(), "example.com");
 /// assert!(!parsed.has_actor_attributes());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -328,12 +347,14 @@ pub fn home_server_name(domain: &DomainName) -> Result<Name, der::Error> {
     name_from_attributes(dc_attributes(domain).collect::<Result<Vec<_>, _>>()?)
 }
 
-/// The pDN of an actor's session: the `DC`s of the actor's domain (IA5String),
-/// then `CN` = local name and `UID` = Federation ID (UTF8String), then
-/// `uniqueIdentifier` = session ID (IA5String).
+/// The pDN of an actor's session: the `DC`s of the actor's domain, most
+/// significant first (IA5String), then `UID` = Federation ID and `CN` = local
+/// name (UTF8String), then `uniqueIdentifier` = session ID (IA5String).
 ///
-/// This is the order OpenSSL produces for
-/// `-subj "/DC=example/DC=com/CN=alice/UID=alice@example.com/uniqueIdentifier=s1"`.
+/// This is the order the official `polyproto` SDK rebuilds when it verifies,
+/// and the order OpenSSL produces for
+/// `-subj "/DC=com/DC=example/UID=alice@example.com/CN=alice/uniqueIdentifier=s1"`.
+/// Readers ([`Pdn::parse`]) accept `UID`, `CN` and `uniqueIdentifier` in any order.
 ///
 /// ```
 /// use p2core_types::{FederationId, SessionId, pdn};
@@ -343,13 +364,13 @@ pub fn home_server_name(domain: &DomainName) -> Result<Name, der::Error> {
 /// assert_eq!(parsed.common_name, Some("alice"));
 /// assert_eq!(parsed.uid, Some("alice@example.com"));
 /// assert_eq!(parsed.unique_identifier, Some("s1"));
-/// assert_eq!(parsed.domain_components, ["example", "com"]);
+/// assert_eq!(parsed.domain_components, ["com", "example"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn actor_name(fid: &FederationId, session_id: &SessionId) -> Result<Name, der::Error> {
     let mut attrs = dc_attributes(fid.domain()).collect::<Result<Vec<_>, _>>()?;
-    attrs.push(attribute(OID_CN, StringKind::Utf8, fid.local_name())?);
     attrs.push(attribute(OID_UID, StringKind::Utf8, fid.as_str())?);
+    attrs.push(attribute(OID_CN, StringKind::Utf8, fid.local_name())?);
     attrs.push(attribute(
         OID_UNIQUE_IDENTIFIER,
         StringKind::Ia5,
@@ -365,10 +386,11 @@ pub fn is_canonical_actor_name(name: &Name, fid: &FederationId, session_id: &Ses
     let expected = fid
         .domain()
         .labels()
+        .rev()
         .map(|l| (OID_DC, Tag::Ia5String, l))
         .chain([
-            (OID_CN, Tag::Utf8String, fid.local_name()),
             (OID_UID, Tag::Utf8String, fid.as_str()),
+            (OID_CN, Tag::Utf8String, fid.local_name()),
             (OID_UNIQUE_IDENTIFIER, Tag::Ia5String, session_id.as_str()),
         ]);
     let mut rdns = name.iter_rdn();
@@ -399,7 +421,7 @@ mod tests {
     }
 
     #[test]
-    fn builds_in_label_order_with_the_right_string_types() {
+    fn builds_most_significant_first_with_the_right_string_types() {
         let fid: FederationId = "alice@chat.example.com".parse().unwrap();
         let name = actor_name(&fid, &SessionId::new("s1").unwrap()).unwrap();
         let found: Vec<(ObjectIdentifier, Tag, Vec<u8>)> = name
@@ -409,11 +431,11 @@ mod tests {
         assert_eq!(
             found,
             vec![
-                (OID_DC, Tag::Ia5String, b"chat".to_vec()),
-                (OID_DC, Tag::Ia5String, b"example".to_vec()),
                 (OID_DC, Tag::Ia5String, b"com".to_vec()),
-                (OID_CN, Tag::Utf8String, b"alice".to_vec()),
+                (OID_DC, Tag::Ia5String, b"example".to_vec()),
+                (OID_DC, Tag::Ia5String, b"chat".to_vec()),
                 (OID_UID, Tag::Utf8String, b"alice@chat.example.com".to_vec()),
+                (OID_CN, Tag::Utf8String, b"alice".to_vec()),
                 (OID_UNIQUE_IDENTIFIER, Tag::Ia5String, b"s1".to_vec()),
             ]
         );
@@ -443,8 +465,8 @@ mod tests {
     fn reads_every_accepted_string_type() {
         for tag in [Tag::Utf8String, Tag::PrintableString, Tag::Ia5String] {
             let name = name_from_attributes([
-                atav(OID_DC, tag, b"example"),
                 atav(OID_DC, tag, b"com"),
+                atav(OID_DC, tag, b"example"),
                 atav(OID_CN, tag, b"alice"),
                 atav(OID_UNIQUE_IDENTIFIER, tag, b"s1"),
             ])
@@ -453,8 +475,11 @@ mod tests {
             assert_eq!(pdn.common_name, Some("alice"), "{tag}");
             assert_eq!(pdn.unique_identifier, Some("s1"));
             assert!(pdn.dcs_match(&"example.com".parse().unwrap()));
+            // the old, least-significant-first reading names another domain
             assert!(!pdn.dcs_match(&"com.example".parse().unwrap()));
             assert!(!pdn.dcs_match(&"example.com.org".parse().unwrap()));
+            assert!(!pdn.dcs_match(&"org.example.com".parse().unwrap()));
+            assert_eq!(pdn.domain().unwrap().as_str(), "example.com");
         }
     }
 
@@ -510,6 +535,29 @@ mod tests {
             Pdn::parse(&name),
             Err(PdnError::MultiValuedRdn(PdnAttribute::DomainComponent))
         );
+    }
+
+    #[test]
+    fn actor_attributes_in_any_order_after_the_dcs() {
+        let dc = |v: &[u8]| atav(OID_DC, Tag::Ia5String, v);
+        let cn = atav(OID_CN, Tag::Utf8String, b"alice");
+        let uid = atav(OID_UID, Tag::Utf8String, b"alice@example.com");
+        let sid = atav(OID_UNIQUE_IDENTIFIER, Tag::Utf8String, b"s1");
+        for tail in [
+            [cn.clone(), uid.clone(), sid.clone()],
+            [sid.clone(), cn.clone(), uid.clone()],
+            [uid.clone(), sid.clone(), cn.clone()],
+        ] {
+            let mut attrs = vec![dc(b"com"), dc(b"example")];
+            attrs.extend(tail);
+            let name = name_from_attributes(attrs).unwrap();
+            let pdn = Pdn::parse(&name).unwrap();
+            assert!(!pdn.dc_after_actor_attribute);
+            assert_eq!(pdn.uid, Some("alice@example.com"));
+        }
+        let name =
+            name_from_attributes([dc(b"com"), cn.clone(), dc(b"example"), uid, sid]).unwrap();
+        assert!(Pdn::parse(&name).unwrap().dc_after_actor_attribute);
     }
 
     #[test]

@@ -80,9 +80,11 @@ pub fn atav(oid: ObjectIdentifier, tag: Tag, value: &str) -> AttributeTypeAndVal
     }
 }
 
+/// The DCs of `domain`, most significant first (`example.com` → `DC=com, DC=example`).
 pub fn dcs(domain: &str) -> Vec<AttributeTypeAndValue> {
     domain
         .split('.')
+        .rev()
         .map(|l| atav(OID_DC, Tag::Ia5String, l))
         .collect()
 }
@@ -91,11 +93,11 @@ pub fn name(attrs: Vec<AttributeTypeAndValue>) -> Name {
     pdn::name_from_attributes(attrs).unwrap()
 }
 
-/// The usual actor attributes: DCs, CN, UID, uniqueIdentifier.
+/// The usual actor attributes: DCs, UID, CN, uniqueIdentifier.
 pub fn actor_attrs(domain: &str, local: &str, session: &str) -> Vec<AttributeTypeAndValue> {
     let mut a = dcs(domain);
-    a.push(atav(OID_CN, Tag::Utf8String, local));
     a.push(atav(OID_UID, Tag::Utf8String, &format!("{local}@{domain}")));
+    a.push(atav(OID_CN, Tag::Utf8String, local));
     a.push(atav(OID_UNIQUE_IDENTIFIER, Tag::Ia5String, session));
     a
 }

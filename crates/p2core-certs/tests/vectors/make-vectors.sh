@@ -11,8 +11,15 @@ cd "$(dirname "$0")"
 rm -f ./*.pem ./*.key ./*.srl
 
 CNF=openssl.cnf
-SUBJ_ROOT="/DC=example/DC=com"
-SUBJ_ALICE="/DC=example/DC=com/CN=alice/UID=alice@example.com/uniqueIdentifier=laptop-1"
+# Domain components most significant first (RFC 2247, X.501): example.com is
+# DC=com, DC=example. OpenSSL's -subj lists RDNs in encoded order; its RFC 2253
+# RFC 2253 printout (-nameopt RFC2253) shows them reversed: DC=example,DC=com.
+# Actor subjects: DC..., UID, CN, uniqueIdentifier (the order p2core writes).
+SUBJ_ROOT="/DC=com/DC=example"
+SUBJ_ALICE="/DC=com/DC=example/UID=alice@example.com/CN=alice/uniqueIdentifier=laptop-1"
+# The order p2core wrote before 0.2 (least significant first): rejected now.
+SUBJ_OLD_ROOT="/DC=example/DC=com"
+SUBJ_OLD_ALICE="/DC=example/DC=com/CN=alice/UID=alice@example.com/uniqueIdentifier=laptop-1"
 
 key() { openssl genpkey -algorithm ed25519 -out "$1.key"; }
 
@@ -44,6 +51,14 @@ csr alice.csr.pem alice.key "$SUBJ_ALICE" -addext "keyUsage=critical,digitalSign
 actor alice.pem alice.csr.pem actor 4660
 actor alice-content-commitment.pem alice.csr.pem actor_cc 4661
 actor alice-unknown-noncritical.pem alice.csr.pem actor_unknown_noncrit 4662
+# OpenSSL's default serial: random, 20 octets, >= 2^63 (accepted: RFC 5280 allows 1-20 octets)
+openssl x509 -req -in alice.csr.pem -CA root.pem -CAkey root.key -days 36000 \
+    -extfile "$CNF" -extensions actor -out alice-random-serial.pem
+# CN, UID and uniqueIdentifier may follow the DCs in any order
+csr alice-cn-first.csr.pem alice.key "/DC=com/DC=example/CN=alice/UID=alice@example.com/uniqueIdentifier=laptop-1"
+csr alice-session-first.csr.pem alice.key "/DC=com/DC=example/uniqueIdentifier=laptop-1/CN=alice/UID=alice@example.com"
+actor alice-cn-first.pem alice-cn-first.csr.pem actor 4680
+actor alice-session-first.pem alice-session-first.csr.pem actor 4681
 
 # ---------------------------------------------------------------- bad roots
 root bad-root-bc-noncritical.pem root.key "$SUBJ_ROOT" root_bc_noncrit
@@ -61,9 +76,9 @@ actor bad-actor-ca.pem alice.csr.pem actor_ca 4665
 actor bad-actor-keycertsign.pem alice.csr.pem actor_kcs 4666
 actor bad-actor-no-keyusage.pem alice.csr.pem actor_no_ku 4667
 actor bad-actor-unknown-critical.pem alice.csr.pem actor_unknown_crit 4668
-# OpenSSL's default serial (random, 20 octets) is >= 2^63
-openssl x509 -req -in alice.csr.pem -CA root.pem -CAkey root.key -days 36000 \
-    -extfile "$CNF" -extensions actor -out bad-actor-random-serial.pem
+# serial 0 and a 21-octet serial (RFC 5280: positive, at most 20 octets)
+actor bad-actor-serial-zero.pem alice.csr.pem actor 0
+actor bad-actor-serial-21-octets.pem alice.csr.pem actor 0x7f0102030405060708090a0b0c0d0e0f1011121314
 # no extensions at all: OpenSSL writes an X.509 v1 certificate
 openssl x509 -req -in alice.csr.pem -CA root.pem -CAkey root.key -days 36000 \
     -set_serial 4669 -out bad-actor-v1.pem
@@ -77,18 +92,28 @@ openssl x509 -req -in alice.csr.pem -CA other-root.pem -CAkey other-root.key -da
     -extfile "$CNF" -extensions actor -set_serial 4671 -out bad-actor-other-key.pem
 
 # subjects that break one rule each; the CSRs are vectors too
-csr bad-csr-missing-uid.csr.pem alice.key "/DC=example/DC=com/CN=alice/uniqueIdentifier=laptop-1"
-csr bad-csr-cn-mismatch.csr.pem alice.key "/DC=example/DC=com/CN=bob/UID=alice@example.com/uniqueIdentifier=laptop-1"
-csr bad-csr-dc-order.csr.pem alice.key "/DC=com/DC=example/CN=alice/UID=alice@example.com/uniqueIdentifier=laptop-1"
-csr bad-csr-foreign-dcs.csr.pem alice.key "/DC=other/DC=org/CN=alice/UID=alice@other.org/uniqueIdentifier=laptop-1"
-csr bad-csr-long-session.csr.pem alice.key "/DC=example/DC=com/CN=alice/UID=alice@example.com/uniqueIdentifier=123456789012345678901234567890123"
-csr bad-csr-duplicate-cn.csr.pem alice.key "/DC=example/DC=com/CN=alice/CN=alice/UID=alice@example.com/uniqueIdentifier=laptop-1"
+csr bad-csr-missing-uid.csr.pem alice.key "/DC=com/DC=example/CN=alice/uniqueIdentifier=laptop-1"
+csr bad-csr-cn-mismatch.csr.pem alice.key "/DC=com/DC=example/UID=alice@example.com/CN=bob/uniqueIdentifier=laptop-1"
+csr bad-csr-dc-order.csr.pem alice.key "$SUBJ_OLD_ALICE"
+csr bad-csr-foreign-dcs.csr.pem alice.key "/DC=org/DC=other/UID=alice@other.org/CN=alice/uniqueIdentifier=laptop-1"
+csr bad-csr-long-session.csr.pem alice.key "/DC=com/DC=example/UID=alice@example.com/CN=alice/uniqueIdentifier=123456789012345678901234567890123"
+csr bad-csr-duplicate-cn.csr.pem alice.key "/DC=com/DC=example/UID=alice@example.com/CN=alice/CN=alice/uniqueIdentifier=laptop-1"
+csr bad-csr-dc-not-first.csr.pem alice.key "/DC=com/UID=alice@example.com/DC=example/CN=alice/uniqueIdentifier=laptop-1"
 actor bad-actor-missing-uid.pem bad-csr-missing-uid.csr.pem actor 4672
 actor bad-actor-cn-mismatch.pem bad-csr-cn-mismatch.csr.pem actor 4673
 actor bad-actor-dc-order.pem bad-csr-dc-order.csr.pem actor 4674
 actor bad-actor-foreign-dcs.pem bad-csr-foreign-dcs.csr.pem actor 4675
 actor bad-actor-long-session.pem bad-csr-long-session.csr.pem actor 4676
 actor bad-actor-duplicate-cn.pem bad-csr-duplicate-cn.csr.pem actor 4677
+actor bad-actor-dc-not-first.pem bad-csr-dc-not-first.csr.pem actor 4678
+
+# ---------------------------------------------------------------- the old DC order
+# A root and actor certificate both written least significant first, consistent
+# with each other: the DCs spell com.example, not the UID's example.com.
+root old-order-root.pem root.key "$SUBJ_OLD_ROOT" root
+csr old-order-alice.csr.pem alice.key "$SUBJ_OLD_ALICE"
+openssl x509 -req -in old-order-alice.csr.pem -CA old-order-root.pem -CAkey root.key -days 36000 \
+    -extfile "$CNF" -extensions actor -set_serial 4679 -out old-order-alice.pem
 
 # ---------------------------------------------------------------- bad CSRs (requests)
 csr bad-csr-ca.csr.pem alice.key "$SUBJ_ALICE" -addext "basicConstraints=critical,CA:TRUE"

@@ -10,6 +10,7 @@ use x509_cert::time::Validity;
 
 use crate::builder::{self, MAX_SERIAL};
 use crate::error::{CertError, CertKind};
+use crate::profile::CertProfile;
 use crate::verify::{self, OID_SUBJECT_KEY_ID};
 
 /// Lifetime of an actor ID-Cert when the request names none: 30 days.
@@ -43,6 +44,8 @@ pub struct Issuer {
     fixed_extensions_der: Vec<u8>,
     /// DER of the AuthorityKeyIdentifier extension (the root's key identifier).
     aki_extension_der: Vec<u8>,
+    /// The extension layout of issued certificates.
+    profile: CertProfile,
 }
 
 impl std::fmt::Debug for Issuer {
@@ -50,6 +53,7 @@ impl std::fmt::Debug for Issuer {
         f.debug_struct("Issuer")
             .field("domain", &self.domain)
             .field("root", &self.root)
+            .field("profile", &self.profile)
             .finish_non_exhaustive()
     }
 }
@@ -62,6 +66,18 @@ impl Issuer {
     /// refuses to issue once it has expired), and `key` must be the private
     /// key of `root`'s public key ([`CertError::KeyMismatch`]).
     pub fn new(root: IdCert, key: SigningKey) -> Result<Self, CertError> {
+        Self::with_profile(root, key, CertProfile::Rfc5280)
+    }
+
+    /// [`new`](Self::new), issuing certificates with the extension layout of
+    /// `profile` (see [`CertProfile`]). A root made for polyproto 0.21
+    /// verifiers should itself be made with the same profile
+    /// ([`create_root_cert_with_profile`](crate::create_root_cert_with_profile)).
+    pub fn with_profile(
+        root: IdCert,
+        key: SigningKey,
+        profile: CertProfile,
+    ) -> Result<Self, CertError> {
         let domain = {
             let pdn = verify::verify_root_at_any_time(&root)?;
             pdn.domain().ok_or(CertError::InvalidDomainComponents {
@@ -101,7 +117,13 @@ impl Issuer {
             issuer_name_der,
             fixed_extensions_der,
             aki_extension_der,
+            profile,
         })
+    }
+
+    /// The extension layout of the certificates this issuer makes.
+    pub fn profile(&self) -> CertProfile {
+        self.profile
     }
 
     /// The root certificate.
@@ -152,9 +174,11 @@ impl Issuer {
     /// The validity is chosen by [`validity_for`](Self::validity_for). The
     /// subject is re-encoded canonically from `expected_actor` and the CSR's
     /// session ID; the extensions are BasicConstraints `cA=false` and KeyUsage
-    /// `digitalSignature` (both critical), SubjectKeyIdentifier and
+    /// `digitalSignature` (both critical), then, in the default
+    /// [`CertProfile::Rfc5280`], SubjectKeyIdentifier and
     /// AuthorityKeyIdentifier. The issued certificate passes
-    /// [`verify_actor_cert`](crate::verify_actor_cert) and `openssl verify`.
+    /// [`verify_actor_cert`](crate::verify_actor_cert) and `openssl verify`
+    /// (and `openssl verify -x509_strict` in the default profile).
     pub fn issue(
         &self,
         csr: &IdCsr,
@@ -179,8 +203,17 @@ impl Issuer {
             kind: CertKind::Csr,
         })?;
         let spki_der = builder::ed25519_spki_der(key.as_bytes());
-        let ski = builder::subject_key_id(&csr.request().info.public_key)?;
-        let ski_der = verify::to_der("extension", &builder::ski_extension(&ski, csr.subject())?)?;
+        let ski_der = if self.profile.has_key_identifiers() {
+            let ski = builder::subject_key_id(&csr.request().info.public_key)?;
+            verify::to_der("extension", &builder::ski_extension(&ski, csr.subject())?)?
+        } else {
+            Vec::new()
+        };
+        let aki_der: &[u8] = if self.profile.has_key_identifiers() {
+            &self.aki_extension_der
+        } else {
+            &[]
+        };
         let validity = Validity::<x509_cert::certificate::Rfc5280>::new(
             builder::to_time(not_before)?,
             builder::to_time(not_after)?,
@@ -189,14 +222,7 @@ impl Issuer {
         // TBSCertificate, written field by field (RFC 5280 §4.1):
         // version, serialNumber, signature, issuer, validity, subject,
         // subjectPublicKeyInfo, [3] extensions.
-        let extensions = builder::tlv(
-            0x30,
-            &[
-                &self.fixed_extensions_der,
-                &ski_der,
-                &self.aki_extension_der,
-            ],
-        )?;
+        let extensions = builder::tlv(0x30, &[&self.fixed_extensions_der, &ski_der, aki_der])?;
         let tbs = builder::tlv(
             0x30,
             &[

@@ -50,13 +50,15 @@ mod builder;
 mod csr;
 mod error;
 mod issue;
+mod profile;
 mod root;
 mod verify;
 
 pub use csr::build_csr;
 pub use error::{CertError, CertKind};
 pub use issue::{DEFAULT_ACTOR_CERT_VALIDITY, Issuer, MAX_ACTOR_CERT_VALIDITY, fresh_serial};
-pub use root::create_root_cert;
+pub use profile::{CertProfile, UnknownCertProfile};
+pub use root::{create_root_cert, create_root_cert_with_profile};
 pub use verify::{
     OID_AUTHORITY_KEY_ID, OID_BASIC_CONSTRAINTS, OID_EXTENSION_REQUEST, OID_KEY_USAGE,
     OID_SUBJECT_KEY_ID, verify_actor_cert, verify_csr, verify_root,

@@ -6,6 +6,7 @@
 //! # async fn demo() -> Result<(), p2core_routes::client::ClientError> {
 //! use p2core_routes::{client::Client, register};
 //!
+//! // A base URL as text or as a `url::Url` (re-exported as `p2core_routes::client::Url`).
 //! let mut client = Client::new("http://127.0.0.1:3000")?;
 //! let created = client.register(&register::Request::new("alice", "s3cr3t")).await?;
 //! println!("registered {}", created.fid);
@@ -20,6 +21,10 @@
 //! TLS is rustls with the `ring` provider and the platform's root certificates
 //! (`rustls-platform-verifier`); the provider is passed to reqwest explicitly, so no
 //! process-wide default provider is installed.
+//!
+//! [`reqwest`] and [`url`] are re-exported, since [`Client::with_http_client`],
+//! [`Client::http`], [`Client::send_raw`] and [`ClientError::Transport`] use reqwest types and
+//! base URLs are [`Url`]s.
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,6 +34,9 @@ use http::Method;
 use p2core_types::{ErrorBody, ErrorCode, FederationId, SessionId, UnixTimestamp, events::Event};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+pub use reqwest;
+pub use url::{self, Url};
 
 use crate::query::TimestampQuery;
 use crate::{
@@ -82,7 +90,7 @@ pub enum ClientError {
     /// The request body could not be serialized.
     #[error("could not encode the request: {0}")]
     Encode(String),
-    /// [`Client::new`] was given an unusable base URL.
+    /// [`Client::new`] or [`Client::with_http_client`] was given an unusable base URL.
     #[error("invalid base URL {url:?}: {reason}")]
     InvalidBaseUrl {
         /// The URL given.
@@ -155,50 +163,113 @@ impl Body {
     }
 }
 
+/// A base URL for [`Client::new`]: a [`Url`] (owned or borrowed), or text that is parsed as
+/// one (`&str`, `String`, `&String`).
+///
+/// The URL must be `http` or `https`, have a host and no query or fragment; a path (e.g.
+/// `https://host/api`) is kept, and route paths are appended to it. This trait is sealed.
+pub trait IntoBaseUrl: sealed::Sealed {
+    /// Converts `self` into a checked base URL.
+    #[doc(hidden)]
+    fn into_base_url(self) -> Result<Url, ClientError>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Url {}
+    impl Sealed for &super::Url {}
+    impl Sealed for &str {}
+    impl Sealed for String {}
+    impl Sealed for &String {}
+}
+
+impl IntoBaseUrl for Url {
+    fn into_base_url(self) -> Result<Url, ClientError> {
+        check_base_url(self)
+    }
+}
+
+impl IntoBaseUrl for &Url {
+    fn into_base_url(self) -> Result<Url, ClientError> {
+        check_base_url(self.clone())
+    }
+}
+
+impl IntoBaseUrl for &str {
+    fn into_base_url(self) -> Result<Url, ClientError> {
+        parse_base_url(self)
+    }
+}
+
+impl IntoBaseUrl for String {
+    fn into_base_url(self) -> Result<Url, ClientError> {
+        parse_base_url(&self)
+    }
+}
+
+impl IntoBaseUrl for &String {
+    fn into_base_url(self) -> Result<Url, ClientError> {
+        parse_base_url(self)
+    }
+}
+
 /// A typed polyproto-core client for one server.
 ///
-/// Cloning is cheap (the connection pool is shared).
+/// Cloning is cheap (the connection pool is shared). `Debug` prints neither the token nor
+/// a password in the base URL.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
+    /// The checked base URL (a non-root path without its trailing `/`).
+    base: Url,
+    /// `base` as text without a trailing `/`: route paths are appended to it.
     base_url: String,
     token: Option<String>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut base = self.base.clone();
+        if base.password().is_some() {
+            // `set_password` only fails for URLs that cannot have one, and this one has one.
+            let _ = base.set_password(Some("redacted"));
+        }
         f.debug_struct("Client")
-            .field("base_url", &self.base_url)
+            .field("base_url", &base.as_str())
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
 
 impl Client {
-    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:3000`; a path prefix
-    /// such as `https://host/api` is kept and route paths are appended to it), with
-    /// [`DEFAULT_TIMEOUT`] and no token.
-    pub fn new(base_url: &str) -> Result<Self, ClientError> {
-        let base = parse_base_url(base_url)?;
-        let tls = tls_config(base.starts_with("https:"))?;
+    /// A client for the server at `base_url` (e.g. `"http://127.0.0.1:3000"` or a [`Url`];
+    /// a path prefix such as `https://host/api` is kept and route paths are appended to
+    /// it), with [`DEFAULT_TIMEOUT`] and no token.
+    pub fn new(base_url: impl IntoBaseUrl) -> Result<Self, ClientError> {
+        let base = base_url.into_base_url()?;
+        let tls = tls_config(base.scheme() == "https")?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .timeout(DEFAULT_TIMEOUT)
             .build()?;
-        Ok(Self {
-            http,
-            base_url: base,
-            token: None,
-        })
+        Ok(Self::from_parts(http, base))
     }
 
     /// A client using a `reqwest::Client` configured by the caller.
-    pub fn with_http_client(base_url: &str, http: reqwest::Client) -> Result<Self, ClientError> {
-        Ok(Self {
+    pub fn with_http_client(
+        base_url: impl IntoBaseUrl,
+        http: reqwest::Client,
+    ) -> Result<Self, ClientError> {
+        Ok(Self::from_parts(http, base_url.into_base_url()?))
+    }
+
+    fn from_parts(http: reqwest::Client, base: Url) -> Self {
+        Self {
             http,
-            base_url: parse_base_url(base_url)?,
+            base_url: base.as_str().trim_end_matches('/').to_owned(),
+            base,
             token: None,
-        })
+        }
     }
 
     /// This client with a session token, sent as `Authorization: Bearer <token>` on
@@ -229,9 +300,9 @@ impl Client {
         &self.http
     }
 
-    /// The base URL without a trailing `/`; append a route path to get a full URL.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    /// The base URL. Route paths are appended to its path (see [`url`](Self::url)).
+    pub fn base_url(&self) -> &Url {
+        &self.base
     }
 
     /// The full URL for `path_and_query` (which starts with `/`).
@@ -498,22 +569,35 @@ fn decode_text(status: u16, bytes: Vec<u8>) -> Result<String, ClientError> {
     })
 }
 
-fn parse_base_url(base_url: &str) -> Result<String, ClientError> {
-    let invalid = |reason: &str| ClientError::InvalidBaseUrl {
+fn parse_base_url(base_url: &str) -> Result<Url, ClientError> {
+    let url = Url::parse(base_url).map_err(|e| ClientError::InvalidBaseUrl {
         url: base_url.to_owned(),
+        reason: e.to_string(),
+    })?;
+    check_base_url(url)
+}
+
+/// Checks that `url` can be a base URL and removes a trailing `/` from a non-root path.
+fn check_base_url(mut url: Url) -> Result<Url, ClientError> {
+    let invalid = |url: &Url, reason: &str| ClientError::InvalidBaseUrl {
+        url: url.to_string(),
         reason: reason.to_owned(),
     };
-    let url = reqwest::Url::parse(base_url).map_err(|e| invalid(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("the scheme must be http or https"));
+        return Err(invalid(&url, "the scheme must be http or https"));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("a base URL has no query or fragment"));
+        return Err(invalid(&url, "a base URL has no query or fragment"));
     }
     if url.host_str().is_none() {
-        return Err(invalid("no host"));
+        return Err(invalid(&url, "no host"));
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    let path = url.path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/').to_owned();
+        url.set_path(if trimmed.is_empty() { "/" } else { &trimmed });
+    }
+    Ok(url)
 }
 
 /// rustls with `ring` and the platform's roots. Without any system roots this fails for
@@ -593,18 +677,34 @@ mod tests {
 
     #[test]
     fn base_urls() {
+        let prefix = |u: &str| Client::new(u).unwrap().url("/x");
+        assert_eq!(prefix("http://127.0.0.1:3000"), "http://127.0.0.1:3000/x");
+        assert_eq!(prefix("http://127.0.0.1:3000/"), "http://127.0.0.1:3000/x");
+        assert_eq!(prefix("https://h.example/api/"), "https://h.example/api/x");
+        assert_eq!(prefix("https://h.example/api//"), "https://h.example/api/x");
         assert_eq!(
-            parse_base_url("http://127.0.0.1:3000").unwrap(),
-            "http://127.0.0.1:3000"
-        );
-        assert_eq!(
-            parse_base_url("http://127.0.0.1:3000/").unwrap(),
-            "http://127.0.0.1:3000"
-        );
-        assert_eq!(
-            parse_base_url("https://h.example/api/").unwrap(),
+            parse_base_url("https://h.example/api/").unwrap().as_str(),
             "https://h.example/api"
         );
+        // A `Url`, owned or borrowed, and `String`s are accepted as well.
+        let url = Url::parse("http://h.example:8080/p/").unwrap();
+        let client = Client::new(&url).unwrap();
+        assert_eq!(client.base_url().as_str(), "http://h.example:8080/p");
+        assert_eq!(
+            Client::new(url).unwrap().url("/y"),
+            "http://h.example:8080/p/y"
+        );
+        let text = String::from("http://h.example");
+        assert_eq!(
+            Client::new(&text).unwrap().base_url().as_str(),
+            "http://h.example/"
+        );
+        assert!(Client::new(text).is_ok());
+        let ftp = Url::parse("ftp://h.example/").unwrap();
+        assert!(matches!(
+            Client::new(ftp),
+            Err(ClientError::InvalidBaseUrl { .. })
+        ));
         for bad in [
             "",
             "127.0.0.1:3000",
@@ -617,6 +717,19 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let client = Client::new("http://user:hunter2@h.example/api")
+            .unwrap()
+            .with_token("tok3n-s3cret");
+        let dbg = format!("{client:?}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("tok3n"), "{dbg}");
+        assert!(
+            dbg.contains("h.example/api") && dbg.contains("<redacted>"),
+            "{dbg}"
+        );
     }
 
     #[test]

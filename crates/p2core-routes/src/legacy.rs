@@ -25,6 +25,7 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 
 /// Why a legacy Base64-of-PEM value could not be turned into PEM text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LegacyDecodeError {
     /// Not standard Base64.
     #[error("legacy field is not standard Base64: {0}")]

@@ -1,45 +1,13 @@
-//! # p2core-routes
-//!
-//! Every HTTP route of [polyproto-core](https://polyproto.org) as served by p2core, as data:
-//! one module per endpoint holding its [`RouteInfo`] (method, current path, legacy paths,
-//! authentication, body kinds, query parameters, statuses, error codes) and its
-//! `Request`/`Response` types. The same definitions are used by the server (to register
-//! routes and decode bodies), by the typed client (feature `client`) and to generate
-//! `docs/routes.md` ([`docs::render_markdown`]).
-//!
-//! ```
-//! use p2core_routes::{Endpoint, actor_idcerts, all_routes, find_route, route};
-//! use http::Method;
-//!
-//! // Look a route up by name and build a path for it.
-//! let info = route("actor_idcerts").unwrap();
-//! assert_eq!(info.path, "/.p2/core/v1/idcert/actor/{fid}");
-//! let fid = "alice@example.com".parse().unwrap();
-//! assert_eq!(actor_idcerts::path(&fid), "/.p2/core/v1/idcert/actor/alice@example.com");
-//!
-//! // Or match an incoming request, legacy paths included.
-//! let m = find_route(&Method::POST, "/p2core/session/trust").unwrap();
-//! assert_eq!(m.route.name, "session_trust");
-//! assert_eq!(m.variant.encoding(), p2core_routes::LegacyEncoding::Base64Pem);
-//!
-//! // The metadata is also reachable through the `Endpoint` trait.
-//! assert_eq!(<p2core_routes::register::Route as Endpoint>::INFO.success_status, 201);
-//! assert!(all_routes().iter().all(|r| r.path.starts_with('/')));
-//! ```
-//!
-//! ## Features
-//!
-//! * `client` — [`client::Client`], a typed async HTTP client (reqwest + rustls with the
-//!   `ring` provider). Without it the crate pulls in no HTTP client, TLS stack or async
-//!   runtime.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 use http::Method;
 use p2core_types::ErrorCode;
 
 mod meta;
+mod redact;
 
 /// Defines an endpoint module's marker type `Route`, implementing [`Endpoint`]
 /// with the module's `INFO` and the given request and response types.
@@ -91,6 +59,11 @@ pub use meta::{
 
 /// Re-exported so users name the same `http` crate as this one.
 pub use http;
+/// Re-exported: the request/response types hold `p2core-types` values
+/// ([`FederationId`](p2core_types::FederationId), [`ErrorCode`], …).
+pub use p2core_types;
+/// Re-exported: `auth_payload` and `payload` fields are [`serde_json::Value`]s.
+pub use serde_json;
 
 /// The base path of every current core route.
 pub const BASE_PATH: &str = "/.p2/core/v1";

@@ -9,6 +9,7 @@ use crate::path::decode_segment;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AuthRequirement {
     /// Anyone; no `Authorization` header is needed (one that is sent is ignored).
     None,
@@ -37,6 +38,7 @@ impl AuthRequirement {
 
 /// How a legacy path encodes the PEM fields (`csr`, `id_cert`) of its JSON bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LegacyEncoding {
     /// The bodies are the same as on the current path.
     Same,
@@ -76,6 +78,7 @@ pub struct LegacyPath {
 
 /// The kind of a request or response body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BodyKind {
     /// No body (responses: empty, `Content-Length: 0`).
     None,

@@ -50,6 +50,7 @@ pub fn decode_segment(segment: &str) -> Option<String> {
 
 /// Why a query string could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum QueryError {
     /// A name or value is not valid UTF-8 after percent-decoding.
     #[error("query parameter is not UTF-8 after percent-decoding")]

@@ -49,7 +49,9 @@ pub const INFO: RouteInfo = RouteInfo {
 crate::endpoint_marker!(Request, Response);
 
 /// Request body: `{"username", "password", "auth_payload"?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` prints neither the password nor the `auth_payload`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     /// The preferred local name of the new actor (the part before `@` of its Federation ID).
     pub username: String,
@@ -68,6 +70,19 @@ impl Request {
             password: password.into(),
             auth_payload: None,
         }
+    }
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("username", &self.username)
+            .field("password", &crate::redact::Redacted)
+            .field(
+                "auth_payload",
+                &crate::redact::redact_option(&self.auth_payload),
+            )
+            .finish()
     }
 }
 

@@ -51,10 +51,21 @@ pub struct Request {
 }
 
 /// `201 Created` body: `{"id_cert", "token"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` does not print the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     /// PEM of the new ID-Cert.
     pub id_cert: String,
     /// The new session token (the old one no longer works).
     pub token: String,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("id_cert", &self.id_cert)
+            .field("token", &crate::redact::Redacted)
+            .finish()
+    }
 }

@@ -40,7 +40,9 @@ pub const INFO: RouteInfo = RouteInfo {
 crate::endpoint_marker!(Request, Response);
 
 /// Request body: `{"completed_challenge": {"challenge", "signature"}, "id_cert", "auth_payload"?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` does not print the `auth_payload`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     /// The challenge from `GET /challenge` and the hex Ed25519 signature over it.
     pub completed_challenge: CompletedChallenge,
@@ -52,11 +54,35 @@ pub struct Request {
 }
 
 /// `201 Created` body: `{"token", "payload"?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` does not print the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     /// The session token for this server.
     pub token: String,
     /// Implementation-specific extra data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Value>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("completed_challenge", &self.completed_challenge)
+            .field("id_cert", &self.id_cert)
+            .field(
+                "auth_payload",
+                &crate::redact::redact_option(&self.auth_payload),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("token", &crate::redact::Redacted)
+            .field("payload", &self.payload)
+            .finish()
+    }
 }

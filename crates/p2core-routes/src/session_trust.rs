@@ -45,7 +45,9 @@ pub const INFO: RouteInfo = RouteInfo {
 crate::endpoint_marker!(Request, Response);
 
 /// Request body: `{"username", "csr", "password", "auth_payload"?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` prints neither the password nor the `auth_payload`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     /// The actor's local name.
     pub username: String,
@@ -59,10 +61,35 @@ pub struct Request {
 }
 
 /// `201 Created` body: `{"id_cert", "token"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` does not print the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     /// PEM of the new session's ID-Cert (Base64 of the PEM on the legacy path).
     pub id_cert: String,
     /// The session token for this ID-Cert.
     pub token: String,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("username", &self.username)
+            .field("csr", &self.csr)
+            .field("password", &crate::redact::Redacted)
+            .field(
+                "auth_payload",
+                &crate::redact::redact_option(&self.auth_payload),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("id_cert", &self.id_cert)
+            .field("token", &crate::redact::Redacted)
+            .finish()
+    }
 }

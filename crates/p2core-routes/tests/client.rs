@@ -160,7 +160,7 @@ async fn start() -> (Client, State) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (Client::new(&format!("http://{addr}/")).unwrap(), state)
+    (Client::new(format!("http://{addr}/")).unwrap(), state)
 }
 
 #[tokio::test]
@@ -334,18 +334,18 @@ async fn errors_are_typed() {
 
     // A body that is not p2core's JSON is synthesized from the status (this base URL has
     // a path prefix, which the client keeps).
-    let broken = Client::new(&format!("{}/broken", client.base_url())).unwrap();
+    let broken = Client::new(client.url("/broken")).unwrap();
     let err = broken.challenge().await.unwrap_err();
     assert_eq!(err.status(), Some(502));
     assert_eq!(err.error_code(), Some(&ErrorCode::UpstreamFailed));
     assert_eq!(err.error_body().unwrap().message, "upstream down");
-    let empty = Client::new(&format!("{}/empty", client.base_url())).unwrap();
+    let empty = Client::new(client.url("/empty")).unwrap();
     let err = empty.events().await.unwrap_err();
     assert_eq!(err.error_code(), Some(&ErrorCode::Unauthorized));
     assert_eq!(err.error_body().unwrap().message, "Unauthorized");
 
     // A success status other than the route's is reported, not decoded.
-    let wrong = Client::new(&format!("{}/wrong", client.base_url())).unwrap();
+    let wrong = Client::new(client.url("/wrong")).unwrap();
     let err = wrong
         .register(&register::Request::new("a", "b"))
         .await

@@ -25,6 +25,7 @@ const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 /// Why a challenge or its solution was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ChallengeError {
     /// The challenge text is shorter than 32 or longer than 256 characters.
     #[error("a challenge string has 32 to 256 characters, this one has {0}")]

@@ -105,6 +105,7 @@ impl Event {
 
 /// Why an event could not be decoded as the requested payload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EventError {
     /// The envelope carries another event.
     #[error("the event is {n}/{op}, not the requested kind")]

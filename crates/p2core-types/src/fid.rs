@@ -23,6 +23,7 @@ pub const MAX_DOMAIN_LEN: usize = 253;
 
 /// Why a string is not a valid Federation ID, local name or domain name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FidError {
     /// The string has no `@`, or more than one.
     #[error("a Federation ID has exactly one '@' between local name and domain")]

@@ -41,6 +41,7 @@ pub const PEM_LABEL_CSR: &str = "CERTIFICATE REQUEST";
 
 /// Why bytes or text could not be parsed as an ID-Cert or ID-CSR.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CertParseError {
     /// The text is not valid PEM (boundaries, label line, Base64 body).
     #[error("invalid PEM: {0}")]

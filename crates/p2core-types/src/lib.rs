@@ -1,32 +1,7 @@
-//! # p2core-types
-//!
-//! The data types of [polyproto-core](https://polyproto.org): Federation IDs,
-//! session IDs, challenge strings, UNIX timestamps, ID-Cert and ID-CSR
-//! wrappers that keep the received DER bytes, the JSON error body, gateway
-//! event envelopes and (feature `mls`, on by default) MLS KeyPackage wrappers.
-//!
-//! Everything that parses input validates it completely and returns a typed
-//! error; nothing here panics on input.
-//!
-//! ```
-//! use p2core_types::{FederationId, SessionId, ErrorBody, ErrorCode};
-//!
-//! let fid: FederationId = "Xenia@Example.com".parse()?;
-//! assert_eq!(fid.to_string(), "xenia@example.com");
-//! assert_eq!(fid.local_name(), "xenia");
-//!
-//! let session = SessionId::new("phone")?;
-//! assert_eq!(session.as_str(), "phone");
-//!
-//! let body = ErrorBody::new(ErrorCode::FederationIdTaken, "xenia is taken");
-//! assert_eq!(
-//!     serde_json::to_string(&body)?,
-//!     r#"{"errcode":409,"error":"P2CORE_FEDERATION_ID_TAKEN","message":"xenia is taken"}"#
-//! );
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod challenge;
 pub mod error;
@@ -39,6 +14,8 @@ pub mod pdn;
 pub mod random;
 pub mod session_id;
 pub mod timestamp;
+#[cfg(feature = "chrono")]
+mod timestamp_chrono;
 
 pub use challenge::{ChallengeError, ChallengeString, CompletedChallenge};
 pub use error::{ErrorBody, ErrorCode};
@@ -47,8 +24,32 @@ pub use fid::{DomainName, FederationId, FidError};
 pub use idcert::{CertParseError, IdCert, IdCsr};
 pub use session_id::{SessionId, SessionIdError};
 pub use timestamp::UnixTimestamp;
+#[cfg(feature = "chrono")]
+pub use timestamp_chrono::TimestampRangeError;
 
+/// Re-exported: `keypackage::KeyPackageError::Base64` (feature `mls`) holds a
+/// [`base64::DecodeError`].
+pub use base64;
+/// Re-exported: [`UnixTimestamp`] converts to and from `chrono::DateTime<Utc>`.
+#[cfg(feature = "chrono")]
+pub use chrono;
+/// Re-exported: DER types (e.g. [`der::asn1::ObjectIdentifier`], [`der::Error`])
+/// appear in this crate's API.
+pub use der;
 /// Re-exported so users name the same key types as this crate.
 pub use ed25519_dalek;
+/// Re-exported: the KeyPackage API takes and returns openmls types
+/// (`Ciphersuite`, `Lifetime`, `KeyPackage`, `OpenMlsProvider`, …).
+#[cfg(feature = "mls")]
+pub use openmls;
+/// Re-exported: a ready-made openmls provider for
+/// [`keypackage::generate_key_packages_with`].
+#[cfg(feature = "mls")]
+pub use openmls_rust_crypto;
+/// Re-exported: `SubjectPublicKeyInfo` types appear in this crate's API.
+pub use spki;
+/// Re-exported: [`keypackage::KeyPackageError::Tls`] holds a [`tls_codec::Error`].
+#[cfg(feature = "mls")]
+pub use tls_codec;
 /// Re-exported so users name the same X.509 types as this crate.
 pub use x509_cert;

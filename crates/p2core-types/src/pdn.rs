@@ -107,6 +107,7 @@ impl fmt::Display for PdnAttribute {
 
 /// Why a name cannot be read as a pDN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PdnError {
     /// `CN`, `UID` or `uniqueIdentifier` occurs more than once.
     #[error("the name has more than one {0} attribute")]

@@ -12,6 +12,7 @@ pub const MAX_SESSION_ID_LEN: usize = 32;
 
 /// Why a string is not a valid session ID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SessionIdError {
     /// Empty or longer than [`MAX_SESSION_ID_LEN`] characters.
     #[error("a session ID has 1 to 32 characters, this one has {0}")]

@@ -96,7 +96,7 @@ impl Federation {
             .get(domain)
             .cloned()
             .unwrap_or_else(|| format!("https://{domain}"));
-        let client = Client::new(&url).map_err(|e| FederationError::Upstream {
+        let client = Client::new(url).map_err(|e| FederationError::Upstream {
             domain: domain.clone(),
             reason: e.to_string(),
         })?;

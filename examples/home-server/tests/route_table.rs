@@ -24,6 +24,7 @@ async fn every_route_in_the_table_is_served_as_declared() {
                 BodyKind::Json => (Some("application/json"), b"{}".to_vec()),
                 BodyKind::PemText => (Some("text/plain"), b"not a pem".to_vec()),
                 BodyKind::None => (None, vec![]),
+                other => panic!("no test body for {other:?} (BodyKind is non_exhaustive)"),
             };
             let (status, json) = raw(&base, method.clone(), &path, token, ct, body).await;
             let ok = status == route.success_status || Some(status) == route.alt_success_status;

@@ -12,9 +12,10 @@ use p2core_types::{ErrorCode, IdCert, UnixTimestamp};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_rotates_server_key_and_history_stays_answerable() {
     let dir = tempfile::tempdir().unwrap();
+    // administrators are made by the operator (`admin create`), not registered over HTTP
+    let admin_fid = create_admin(dir.path(), "localhost", "root", "admin-pw").await;
     let server = spawn(dir.path(), "localhost", &["root@localhost"], &[]).await;
     let base = server.base_url();
-    let admin_fid = register(&base, "root", "admin-pw").await;
     let admin = trust(&base, &admin_fid, "admin-pw", "console").await;
     let user_fid = register(&base, "dave", "dave-pw").await;
     let user = trust(&base, &user_fid, "dave-pw", "desk").await;

@@ -1,6 +1,7 @@
 //! The operator's `admin` subcommands: create or reset an administrator
 //! account, and renew the root certificate. They work directly on the data
-//! directory (the SQLite database allows it while the server runs).
+//! directory; `create` and `reset-password` may run while the server runs
+//! (SQLite allows it), `renew-root` only while it is stopped.
 
 use std::io::BufRead;
 
@@ -30,8 +31,8 @@ pub enum AdminCommand {
         name: String,
     },
     /// Replace the server's root certificate and key now (the old ones stay in
-    /// the history, as with a key rotation). A running server picks the new root
-    /// up at its next root check (--root-check-seconds) or restart.
+    /// the history, as with a key rotation). Refused while a server runs on the
+    /// data directory (a running server renews by itself, see --root-renew-days).
     RenewRoot,
 }
 
@@ -156,6 +157,14 @@ pub async fn run(
             }
         }
         AdminCommand::RenewRoot => {
+            // A running server holds its key in memory: it must not change under it.
+            let _lock = keys::lock_data_dir(&config.data).map_err(|e| match e {
+                keys::KeyError::Busy(m) => AdminError::Usage(format!(
+                    "{m}; stop it first (a running server renews its root by itself, \
+                     see --root-renew-days)"
+                )),
+                other => other.into(),
+            })?;
             let store = open(config).await?;
             let res = async {
                 let old = keys::load_or_create(

@@ -37,6 +37,9 @@ pub enum KeyError {
     /// Certificate error.
     #[error("certificate: {0}")]
     Cert(String),
+    /// Another process holds the data directory (a running server).
+    #[error("{0}")]
+    Busy(String),
 }
 
 fn new_signing_key() -> SigningKey {
@@ -99,6 +102,34 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), KeyError> {
     #[cfg(not(unix))]
     let _ = (path, mode);
     Ok(())
+}
+
+/// Takes the data directory's lock file (`DATA/server.lock`, an exclusive
+/// advisory lock held until the returned file is dropped). A running server
+/// holds it, so that a second server, or `admin renew-root`, cannot change
+/// the server key under it.
+pub fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, KeyError> {
+    create_private_dir(data_dir)?;
+    let path = data_dir.join("server.lock");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts
+        .open(&path)
+        .map_err(|e| KeyError::Io(path.display().to_string(), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(KeyError::Busy(format!(
+            "a server is running on the data directory {} (it holds {})",
+            data_dir.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(KeyError::Io(path.display().to_string(), e)),
+    }
 }
 
 /// Makes the data directory private before anything is read from it: the
@@ -245,28 +276,12 @@ pub enum RootCheck {
 
 /// Checks the current root's remaining lifetime against the configuration:
 /// renews it when it expires within `--root-renew-days` (unless 0), warns
-/// within `--root-warn-days`, and reports an expired root as an error. Also
-/// picks up a root renewed by `admin renew-root` while the server ran.
+/// within `--root-warn-days`, and reports an expired root as an error.
 pub async fn check_root<S: Store>(
     state: &crate::state::AppState<S>,
 ) -> Result<RootCheck, KeyError> {
     let config = &state.config;
     let mut keys = state.keys.write().await;
-    if let Some(rec) = state.store.current_server_cert().await?
-        && rec.serial != keys.serial
-    {
-        *keys = load_or_create(
-            &state.store,
-            &config.data,
-            &config.domain,
-            config.root_cert_days,
-        )
-        .await?;
-        tracing::info!(
-            serial = keys.serial,
-            "loaded the root certificate renewed by the operator"
-        );
-    }
     let now = UnixTimestamp::now();
     let left = root_seconds_left(&keys, now);
     let day = 86_400_i128;

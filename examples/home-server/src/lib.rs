@@ -92,6 +92,8 @@ pub struct RunningServer {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     state: Arc<AppState<SqliteStore>>,
+    /// The data directory's lock, released when the server is dropped.
+    _lock: std::fs::File,
 }
 
 impl RunningServer {
@@ -131,6 +133,7 @@ impl RunningServer {
 /// With `ctrl_c`, Ctrl-C / SIGTERM stops the server gracefully.
 pub async fn start(config: Config, ctrl_c: bool) -> Result<RunningServer, StartError> {
     let listen = config.listen;
+    let lock = keys::lock_data_dir(&config.data)?;
     let state = build_state(config).await?;
     let listener = TcpListener::bind(listen)
         .await
@@ -156,6 +159,7 @@ pub async fn start(config: Config, ctrl_c: bool) -> Result<RunningServer, StartE
         })
         .await;
         timers.abort();
+        let _ = timers.await;
         res
     });
     Ok(RunningServer {
@@ -163,6 +167,7 @@ pub async fn start(config: Config, ctrl_c: bool) -> Result<RunningServer, StartE
         stop: Some(tx),
         task,
         state,
+        _lock: lock,
     })
 }
 

@@ -199,11 +199,27 @@ async fn admin_renew_root_keeps_the_history() {
     let before = UnixTimestamp::now();
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
-    // renewed by the operator while the server runs: picked up at the next check
+    // not under a running server, which holds the key in memory
+    let (ok, _, err) = admin(dir.path(), &[], &["renew-root"], "");
+    assert!(!ok);
+    assert!(
+        err.contains("a server is running") && err.contains("stop it first"),
+        "{err}"
+    );
+    // nor can a second server start on the same data
+    let mut config = p2core_home_server::Config::with_data_dir(dir.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let err = p2core_home_server::start(config, false)
+        .await
+        .err()
+        .expect("a second server must not start on the same data directory");
+    assert!(err.to_string().contains("a server is running"), "{err}");
+    assert_eq!(client(&base).server_idcert(None).await.unwrap(), old_pem);
+    server.stop().await.unwrap();
+
     let (ok, out, err) = admin(dir.path(), &[], &["renew-root"], "");
     assert!(ok, "renew-root failed: {out} {err}");
     assert!(out.contains("renewed the root certificate"), "{out}");
-    server.stop().await.unwrap();
 
     let server = spawn(dir.path(), "localhost", &[], &[]).await;
     let base = server.base_url();
@@ -391,4 +407,24 @@ async fn no_secret_reaches_the_log_at_trace_level_and_sigterm_stops_cleanly() {
             secret.len()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_root_that_expires_soon_is_warned_about_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = BinServer::start(
+        dir.path(),
+        free_port(),
+        "info",
+        &["--root-cert-days", "1", "--root-renew-days", "0"],
+    );
+    server.wait_ready().await;
+    let status = server.sigterm();
+    assert!(status.success(), "exit status {status:?}");
+    let log = server.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("WARN") && l.contains("root certificate expires soon")),
+        "no warning in the log:\n{log}"
+    );
 }

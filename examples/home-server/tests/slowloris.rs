@@ -202,3 +202,31 @@ async fn shutdown_finishes_the_request_in_flight_and_then_refuses() {
     let _ = trust(&server.base_url(), &fid, "pw", "s").await;
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_the_whole_request_timeout_gets_a_json_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_with(dir.path(), |c| {
+        c.request_timeout_seconds = 1;
+        c.body_timeout_seconds = 600;
+    })
+    .await;
+    let mut s = TcpStream::connect(server.addr()).await.unwrap();
+    s.write_all(
+        b"POST /.p2/core/v1/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let (status, body) = read_response(&mut s).await;
+    assert_eq!(status, 503, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["error"], "P2CORE_UNAVAILABLE");
+    assert!(json["message"].as_str().unwrap().contains("within 1 s"));
+    // the server is fine afterwards
+    client(&server.base_url())
+        .server_idcert(None)
+        .await
+        .unwrap();
+    server.stop().await.unwrap();
+}

@@ -43,9 +43,11 @@ impl RateLimit {
     }
 
     /// `Ok` if the address may make one more request now, else the wait until it may.
+    /// IPv6 addresses count per /64 network (one customer's usual allocation), so
+    /// that walking through one's own prefix does not multiply the limit.
     pub fn check(&self, addr: IpAddr) -> Result<(), Duration> {
         self.limiter
-            .check_key(&addr)
+            .check_key(&bucket(addr))
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
@@ -53,6 +55,20 @@ impl RateLimit {
     pub fn prune(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+    }
+}
+
+/// The bucket an address counts against: IPv4 as is (also IPv4-mapped IPv6),
+/// IPv6 by its /64 prefix.
+fn bucket(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from_bits(
+                v6.to_bits() & !((1u128 << 64) - 1),
+            )),
+        },
     }
 }
 
@@ -237,6 +253,15 @@ mod tests {
             "{wait:?}"
         );
         assert!(limit.check(b).is_ok(), "addresses have their own buckets");
+        // one IPv6 /64 is one bucket; another /64 is another
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        for _ in 0..3 {
+            assert!(limit.check(v6("2001:db8:1:2::1")).is_ok());
+        }
+        assert!(limit.check(v6("2001:db8:1:2:ffff::9")).is_err());
+        assert!(limit.check(v6("2001:db8:1:3::1")).is_ok());
+        // an IPv4-mapped address shares the IPv4 address's bucket
+        assert!(limit.check(v6("::ffff:192.0.2.1")).is_err());
         assert!(RateLimit::new("off", 0, false).is_none());
         let resp = too_many_requests("test", Duration::from_millis(1500));
         assert_eq!(resp.status(), 429);

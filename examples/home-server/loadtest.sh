@@ -13,7 +13,10 @@ BASE="http://127.0.0.1:$PORT"; API="$BASE/.p2/core/v1"
 
 cargo build --release -q -p p2core-home-server --bins --example bare_axum
 DATA="$(mktemp -d)"; WORK="$(mktemp -d)"
-./target/release/p2core-home-server --listen "127.0.0.1:$PORT" --data "$DATA" 2>"$WORK/server.log" & SRV=$!
+# rate limits off: every request comes from 127.0.0.1 (docs/operations.md)
+./target/release/p2core-home-server --listen "127.0.0.1:$PORT" --data "$DATA" \
+  --rate-register-per-minute 0 --rate-trust-per-minute 0 --rate-challenge-per-minute 0 --rate-identify-per-minute 0 \
+  2>"$WORK/server.log" & SRV=$!
 ./target/release/examples/bare_axum "127.0.0.1:$BARE_PORT" & BARE=$!
 trap 'kill $SRV $BARE 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA" "$WORK"' EXIT
 for _ in $(seq 50); do curl -sf "$API/challenge" >/dev/null 2>&1 && break; sleep 0.1; done

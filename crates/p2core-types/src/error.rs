@@ -92,6 +92,13 @@ error_codes! {
     UpstreamFailed = ("P2CORE_UPSTREAM_FAILED", 502),
     /// 500: an internal error; details are in the server log, not in the response.
     Internal = ("P2CORE_INTERNAL", 500),
+    /// 408: the client did not send the request (header or body) in time.
+    RequestTimeout = ("P2CORE_REQUEST_TIMEOUT", 408),
+    /// 429: too many requests from this client; retry after the `Retry-After` seconds.
+    TooManyRequests = ("P2CORE_TOO_MANY_REQUESTS", 429),
+    /// 503: the server cannot serve this now (overloaded, shutting down, or its own
+    /// certificate needs the operator); details are in the server log.
+    Unavailable = ("P2CORE_UNAVAILABLE", 503),
 }
 
 impl fmt::Display for ErrorCode {

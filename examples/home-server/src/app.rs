@@ -1,6 +1,7 @@
 //! The router: every route of `p2core_routes::all_routes()` bound to its handler.
 
 use std::any::Any;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -15,6 +16,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::handlers::{events, federation, identity, keypackages, legacy, server};
+use crate::limits::{self, RateLimit};
+use crate::serve;
 use crate::state::SharedState;
 use crate::storage::Store;
 
@@ -62,16 +65,46 @@ fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response<Body> {
     ApiError::new(ErrorCode::Internal, "internal server error").into_response()
 }
 
+/// Puts a per-client-address rate limit (if configured) in front of a route.
+fn limited<S: Store>(
+    handler: MethodRouter<SharedState<S>>,
+    limit: &Option<Arc<RateLimit>>,
+) -> MethodRouter<SharedState<S>> {
+    match limit {
+        Some(l) => handler.layer(axum::middleware::from_fn_with_state(
+            l.clone(),
+            limits::rate_limited,
+        )),
+        None => handler,
+    }
+}
+
+/// The tracing span of a request: method and path only. The query string and
+/// the headers are left out because they may carry passwords or tokens.
+fn request_span(req: &axum::http::Request<Body>) -> tracing::Span {
+    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+}
+
 /// Builds the router with all routes, JSON fallbacks, body limit, tracing and panic catching.
 pub fn router<S: Store>(state: SharedState<S>) -> Router {
     let max_body = state.config.max_body_bytes;
+    let timeouts = serve::RequestTimeouts {
+        body: std::time::Duration::from_secs(state.config.body_timeout_seconds),
+        whole: std::time::Duration::from_secs(state.config.request_timeout_seconds),
+    };
     let mut r: Router<SharedState<S>> = Router::new();
-    r = bind(r, "register", post(identity::register::<S>), None);
+    let rl = &state.rate_limits;
+    r = bind(
+        r,
+        "register",
+        limited(post(identity::register::<S>), &rl.register),
+        None,
+    );
     r = bind(
         r,
         "session_trust",
-        post(identity::session_trust::<S>),
-        Some(post(legacy::session_trust::<S>)),
+        limited(post(identity::session_trust::<S>), &rl.trust),
+        Some(limited(post(legacy::session_trust::<S>), &rl.trust)),
     );
     r = bind(
         r,
@@ -91,7 +124,12 @@ pub fn router<S: Store>(state: SharedState<S>) -> Router {
         put(keypackages::replace_last_resort_key_package::<S>),
         None,
     );
-    r = bind(r, "challenge", get(server::challenge::<S>), None);
+    r = bind(
+        r,
+        "challenge",
+        limited(get(server::challenge::<S>), &rl.challenge),
+        None,
+    );
     r = bind(
         r,
         "rotate_server_key",
@@ -128,7 +166,7 @@ pub fn router<S: Store>(state: SharedState<S>) -> Router {
     r = bind(
         r,
         "session_identify",
-        post(federation::session_identify::<S>),
+        limited(post(federation::session_identify::<S>), &rl.identify),
         None,
     );
     let gone = info("legacy_key_user");
@@ -139,6 +177,10 @@ pub fn router<S: Store>(state: SharedState<S>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            timeouts,
+            serve::request_timeouts,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }

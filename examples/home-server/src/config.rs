@@ -81,6 +81,83 @@ pub struct Config {
     /// Seconds a foreign server's root certificate is cached before it is fetched again.
     #[arg(long, env = "P2CORE_ROOT_CACHE_SECONDS", default_value_t = 3600)]
     pub root_cache_seconds: u64,
+
+    // ---- connection limits, rate limits, root lifetime (issue 7 items 6, 7, 9) ----
+    /// Seconds a client has to send a request's complete header (after connecting, or
+    /// after the previous response on a kept-alive connection).
+    #[arg(long, env = "P2CORE_HEADER_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_timeout_seconds: u64,
+
+    /// Seconds a client has to send a request's complete body (answered 408).
+    #[arg(long, env = "P2CORE_BODY_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_seconds: u64,
+
+    /// Seconds a whole request (body and handler) may take before it is answered 503.
+    #[arg(long, env = "P2CORE_REQUEST_TIMEOUT_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_seconds: u64,
+
+    /// Seconds without a byte in either direction, and no request in progress,
+    /// after which a connection is closed.
+    #[arg(long, env = "P2CORE_IDLE_TIMEOUT_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout_seconds: u64,
+
+    /// Most connections served at once; further ones wait in the listen backlog.
+    #[arg(long, env = "P2CORE_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for in-flight requests before closing.
+    #[arg(long, env = "P2CORE_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
+
+    /// Most password hashes (argon2id, 19 MiB each) computed at once; 0 means the number of CPUs.
+    #[arg(long, env = "P2CORE_ARGON2_CONCURRENCY", default_value_t = 0)]
+    pub argon2_concurrency: u32,
+
+    /// Requests per minute and client address to `POST /register` (also the burst); 0 = unlimited.
+    #[arg(long, env = "P2CORE_RATE_REGISTER", default_value_t = 60)]
+    pub rate_register_per_minute: u32,
+
+    /// Requests per minute and client address to `POST /session/trust` (and its legacy path); 0 = unlimited.
+    #[arg(long, env = "P2CORE_RATE_TRUST", default_value_t = 120)]
+    pub rate_trust_per_minute: u32,
+
+    /// Requests per minute and client address to `GET /challenge`; 0 = unlimited.
+    #[arg(long, env = "P2CORE_RATE_CHALLENGE", default_value_t = 1200)]
+    pub rate_challenge_per_minute: u32,
+
+    /// Requests per minute and client address to `POST /session/identify`; 0 = unlimited.
+    #[arg(long, env = "P2CORE_RATE_IDENTIFY", default_value_t = 600)]
+    pub rate_identify_per_minute: u32,
+
+    /// Take the client address for rate limits from the last `X-Forwarded-For` entry.
+    /// Set this only when a reverse proxy you run sets that header; otherwise clients could
+    /// pick their own address.
+    #[arg(long, env = "P2CORE_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
+    /// Most KeyPackages (regular and last-resort) one session may have stored.
+    #[arg(long, env = "P2CORE_MAX_KEY_PACKAGES_PER_SESSION", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_key_packages_per_session: u64,
+
+    /// Log a warning every check while the root certificate expires within this many days.
+    #[arg(long, env = "P2CORE_ROOT_WARN_DAYS", default_value_t = 60)]
+    pub root_warn_days: u32,
+
+    /// Renew the root certificate (new key, history kept, as a key rotation) when it expires
+    /// within this many days; 0 turns automatic renewal off (`admin renew-root` does it by hand).
+    #[arg(long, env = "P2CORE_ROOT_RENEW_DAYS", default_value_t = 30)]
+    pub root_renew_days: u32,
+
+    /// Seconds between two checks of the root certificate's remaining lifetime.
+    #[arg(long, env = "P2CORE_ROOT_CHECK_SECONDS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub root_check_seconds: u64,
 }
 
 impl Config {
@@ -100,6 +177,13 @@ impl Config {
                     self.domain
                 ));
             }
+        }
+        if self.root_renew_days != 0 && self.root_renew_days >= self.root_cert_days {
+            return Err(format!(
+                "--root-renew-days ({}) must be smaller than --root-cert-days ({}), \
+                 or 0 to renew only by hand",
+                self.root_renew_days, self.root_cert_days
+            ));
         }
         Ok(())
     }

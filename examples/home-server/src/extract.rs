@@ -9,9 +9,21 @@ use p2core_types::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::serve::BodyDeadline;
 
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|rej| {
+    let deadline = req.extensions().get::<BodyDeadline>().copied();
+    let read = Bytes::from_request(req, state);
+    let res = match deadline {
+        Some(BodyDeadline(at)) => tokio::time::timeout_at(at, read).await.map_err(|_| {
+            ApiError::new(
+                ErrorCode::RequestTimeout,
+                "the request body did not arrive in time",
+            )
+        })?,
+        None => read.await,
+    };
+    res.map_err(|rej| {
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
         } else {

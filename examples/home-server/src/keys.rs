@@ -37,6 +37,9 @@ pub enum KeyError {
     /// Certificate error.
     #[error("certificate: {0}")]
     Cert(String),
+    /// Another process holds the data directory (a running server).
+    #[error("{0}")]
+    Busy(String),
 }
 
 fn new_signing_key() -> SigningKey {
@@ -68,7 +71,8 @@ fn write_private_key(data_dir: &Path, serial: i64, key: &SigningKey) -> Result<S
     Ok(name)
 }
 
-/// Creates `dir` (and parents) with mode 0700 where supported.
+/// Creates `dir` (and parents) with mode 0700 where supported, and sets
+/// mode 0700 on `dir` if it already existed with another mode.
 pub fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
@@ -78,7 +82,93 @@ pub fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
         b.mode(0o700);
     }
     b.create(dir)
-        .map_err(|e| KeyError::Io(dir.display().to_string(), e))
+        .map_err(|e| KeyError::Io(dir.display().to_string(), e))?;
+    set_mode(dir, 0o700)
+}
+
+/// Sets the permission bits of `path` (Unix only; elsewhere a no-op).
+fn set_mode(path: &Path, mode: u32) -> Result<(), KeyError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta =
+            std::fs::metadata(path).map_err(|e| KeyError::Io(path.display().to_string(), e))?;
+        if meta.permissions().mode() & 0o777 != mode {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| KeyError::Io(path.display().to_string(), e))?;
+            tracing::warn!(path = %path.display(), mode = %format_args!("{mode:o}"), "fixed the file mode");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// Takes the data directory's lock file (`DATA/server.lock`, an exclusive
+/// advisory lock held until the returned file is dropped). A running server
+/// holds it, so that a second server, or `admin renew-root`, cannot change
+/// the server key under it.
+pub fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, KeyError> {
+    create_private_dir(data_dir)?;
+    let path = data_dir.join("server.lock");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts
+        .open(&path)
+        .map_err(|e| KeyError::Io(path.display().to_string(), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(KeyError::Busy(format!(
+            "a server is running on the data directory {} (it holds {})",
+            data_dir.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(KeyError::Io(path.display().to_string(), e)),
+    }
+}
+
+/// Makes the data directory private before anything is read from it: the
+/// directory and `keys/` 0700, every key file and the database files 0600,
+/// also when they already existed with looser modes. The database file is
+/// created empty with mode 0600 if missing, so SQLite (and its -wal and -shm
+/// files, which take the database's mode) never exist world-readable.
+pub fn secure_data_dir(data_dir: &Path, database: &Path) -> Result<(), KeyError> {
+    create_private_dir(data_dir)?;
+    let keys = data_dir.join("keys");
+    if keys.exists() {
+        create_private_dir(&keys)?;
+        let entries =
+            std::fs::read_dir(&keys).map_err(|e| KeyError::Io(keys.display().to_string(), e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| KeyError::Io(keys.display().to_string(), e))?;
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                set_mode(&entry.path(), 0o600)?;
+            }
+        }
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(database)
+        .map_err(|e| KeyError::Io(database.display().to_string(), e))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = database.as_os_str().to_owned();
+        name.push(suffix);
+        let path = std::path::PathBuf::from(name);
+        if path.exists() {
+            set_mode(&path, 0o600)?;
+        }
+    }
+    Ok(())
 }
 
 fn new_root(
@@ -164,4 +254,73 @@ pub async fn rotate<S: Store>(
         serial,
         signing_key: key,
     })
+}
+
+/// Seconds from `now` until the current root certificate's notAfter (negative once expired).
+pub fn root_seconds_left(keys: &ServerKeys, now: UnixTimestamp) -> i128 {
+    i128::from(keys.issuer.root().not_after().0) - i128::from(now.0)
+}
+
+/// What [`check_root`] found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootCheck {
+    /// The root has more than the warning period left.
+    Fine,
+    /// The root expires within the warning period (logged as a warning).
+    ExpiresSoon,
+    /// The root was renewed (new key and certificate, old one kept in the history).
+    Renewed,
+    /// The root has expired and was not renewed (logged as an error).
+    Expired,
+}
+
+/// Checks the current root's remaining lifetime against the configuration:
+/// renews it when it expires within `--root-renew-days` (unless 0), warns
+/// within `--root-warn-days`, and reports an expired root as an error.
+pub async fn check_root<S: Store>(
+    state: &crate::state::AppState<S>,
+) -> Result<RootCheck, KeyError> {
+    let config = &state.config;
+    let mut keys = state.keys.write().await;
+    let now = UnixTimestamp::now();
+    let left = root_seconds_left(&keys, now);
+    let day = 86_400_i128;
+    if config.root_renew_days > 0 && left < i128::from(config.root_renew_days) * day {
+        let new = rotate(
+            &state.store,
+            &config.data,
+            &config.domain,
+            config.root_cert_days,
+        )
+        .await?;
+        tracing::warn!(
+            old_serial = keys.serial,
+            new_serial = new.serial,
+            days_left = left / day,
+            "renewed the server's root certificate before it expires (--root-renew-days {})",
+            config.root_renew_days
+        );
+        *keys = new;
+        return Ok(RootCheck::Renewed);
+    }
+    if left <= 0 {
+        tracing::error!(
+            serial = keys.serial,
+            "the server's root certificate has expired; no certificates can be issued until \
+             it is renewed with `p2core-home-server admin renew-root`"
+        );
+        return Ok(RootCheck::Expired);
+    }
+    if left < i128::from(config.root_warn_days) * day {
+        tracing::warn!(
+            serial = keys.serial,
+            days_left = left / day,
+            not_after = keys.issuer.root().not_after().0,
+            "the server's root certificate expires soon; renew it with \
+             `p2core-home-server admin renew-root` (automatic renewal: --root-renew-days {})",
+            config.root_renew_days
+        );
+        return Ok(RootCheck::ExpiresSoon);
+    }
+    Ok(RootCheck::Fine)
 }

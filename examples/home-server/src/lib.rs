@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod config;
@@ -18,6 +19,8 @@ pub mod extract;
 pub mod federation;
 pub mod handlers;
 pub mod keys;
+pub mod limits;
+pub mod serve;
 pub mod state;
 pub mod storage;
 
@@ -60,7 +63,7 @@ pub enum StartError {
 /// Opens the data directory and builds the shared state.
 pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, StartError> {
     config.validate().map_err(StartError::Config)?;
-    keys::create_private_dir(&config.data)?;
+    keys::secure_data_dir(&config.data, &config.database_path())?;
     let store = SqliteStore::open(&config.database_path()).await?;
     let keys =
         keys::load_or_create(&store, &config.data, &config.domain, config.root_cert_days).await?;
@@ -68,13 +71,19 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
         &config.peers,
         Duration::from_secs(config.root_cache_seconds),
     );
-    Ok(Arc::new(AppState {
+    let passwords = limits::PasswordGate::new(config.argon2_concurrency);
+    let rate_limits = limits::RateLimits::from_config(&config);
+    let state = Arc::new(AppState {
         store,
         config,
         keys: RwLock::new(keys),
         federation,
         argon2: Argon2::default(),
-    }))
+        passwords,
+        rate_limits,
+    });
+    keys::check_root(&state).await?;
+    Ok(state)
 }
 
 /// A server running in a background task (used by `main` and by tests).
@@ -83,6 +92,8 @@ pub struct RunningServer {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     state: Arc<AppState<SqliteStore>>,
+    /// The data directory's lock, released when the server is dropped.
+    _lock: std::fs::File,
 }
 
 impl RunningServer {
@@ -122,6 +133,7 @@ impl RunningServer {
 /// With `ctrl_c`, Ctrl-C / SIGTERM stops the server gracefully.
 pub async fn start(config: Config, ctrl_c: bool) -> Result<RunningServer, StartError> {
     let listen = config.listen;
+    let lock = keys::lock_data_dir(&config.data)?;
     let state = build_state(config).await?;
     let listener = TcpListener::bind(listen)
         .await
@@ -131,26 +143,50 @@ pub async fn start(config: Config, ctrl_c: bool) -> Result<RunningServer, StartE
         .map_err(|e| StartError::Listen(listen, e))?;
     let (tx, rx) = oneshot::channel::<()>();
     let app = app::router(state.clone());
+    let opts = serve::ServeOptions::from_config(&state.config);
+    let timers = tokio::spawn(maintenance(state.clone()));
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                if ctrl_c {
-                    tokio::select! {
-                        _ = rx => {}
-                        _ = shutdown_signal() => {}
-                    }
-                } else {
-                    let _ = rx.await;
+        let res = serve::serve(listener, app, opts, async move {
+            if ctrl_c {
+                tokio::select! {
+                    _ = rx => {}
+                    _ = shutdown_signal() => {}
                 }
-            })
-            .await
+            } else {
+                let _ = rx.await;
+            }
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await;
+        timers.abort();
+        let _ = timers.await;
+        res
     });
     Ok(RunningServer {
         addr,
         stop: Some(tx),
         task,
         state,
+        _lock: lock,
     })
+}
+
+/// Periodic work of a running server: the root certificate's lifetime check
+/// (warn, renew) and forgetting idle rate-limit entries.
+async fn maintenance(state: Arc<AppState<SqliteStore>>) {
+    let every = Duration::from_secs(state.config.root_check_seconds);
+    let mut root_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let mut prune_tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = root_tick.tick() => {
+                if let Err(e) = keys::check_root(&state).await {
+                    tracing::error!(error = %e, "checking the root certificate's lifetime failed");
+                }
+            }
+            _ = prune_tick.tick() => state.rate_limits.prune(),
+        }
+    }
 }
 
 async fn shutdown_signal() {

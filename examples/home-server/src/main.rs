@@ -1,19 +1,49 @@
 //! `cargo run -p p2core-home-server -- --help`
 #![forbid(unsafe_code)]
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use p2core_home_server::admin::{self, AdminCommand};
 use p2core_home_server::{Config, start};
 use tracing_subscriber::EnvFilter;
+
+/// The example polyproto-core home server.
+///
+/// With no subcommand it serves (`localhost` on 127.0.0.1:3000, data in
+/// ./p2core-data by default). `admin …` runs an operator command on the same
+/// data directory and exits.
+#[derive(Debug, Parser)]
+#[command(name = "p2core-home-server", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Operator commands: administrator accounts and the root certificate.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
         )
         .init();
-    let config = Config::parse();
+    let cli = Cli::parse();
+    let config = cli.config;
+    if let Some(Command::Admin { command }) = cli.command {
+        return run_admin(&config, &command).await;
+    }
     let domain = config.domain.clone();
     let data = config.data.clone();
     let server = match start(config, true).await {
@@ -29,9 +59,37 @@ async fn main() -> std::process::ExitCode {
         data.display()
     );
     match server.wait().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => {
+            tracing::info!("stopped");
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             tracing::error!("server error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_admin(config: &Config, command: &AdminCommand) -> std::process::ExitCode {
+    let password = match command {
+        AdminCommand::Create { .. } | AdminCommand::ResetPassword { .. } => {
+            match admin::read_password(&mut std::io::stdin().lock()) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+        }
+        AdminCommand::RenewRoot => None,
+    };
+    match admin::run(config, command, password).await {
+        Ok(msg) => {
+            println!("{msg}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
     }

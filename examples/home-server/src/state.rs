@@ -8,6 +8,7 @@ use tokio::sync::RwLock;
 use crate::config::Config;
 use crate::federation::Federation;
 use crate::keys::ServerKeys;
+use crate::limits::{PasswordGate, RateLimits};
 
 /// Everything handlers share. Cheap to clone through the `Arc`.
 pub struct AppState<S> {
@@ -21,6 +22,10 @@ pub struct AppState<S> {
     pub federation: Federation,
     /// Password hashing (argon2id, default parameters).
     pub argon2: Argon2<'static>,
+    /// Bounds concurrent argon2 runs.
+    pub passwords: PasswordGate,
+    /// Per-client-address rate limits of the expensive unauthenticated routes.
+    pub rate_limits: RateLimits,
 }
 
 /// The state as handlers receive it.

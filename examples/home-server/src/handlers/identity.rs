@@ -1,5 +1,6 @@
 //! Registration, session trust, ID-Cert rotation and session deletion.
 
+use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Json;
 use axum::extract::State;
@@ -48,6 +49,15 @@ pub async fn register<S: Store>(
 ) -> ApiResult<(StatusCode, Json<register::Response>)> {
     let fid = local_fid(&state, &req.username)?;
     check_password(&req.password)?;
+    if state.config.admins.contains(&fid) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "{fid} is reserved for a server administrator; the operator creates it \
+                 with `p2core-home-server admin create`"
+            ),
+        ));
+    }
     if state.store.actor_exists(&fid).await?.is_some() {
         return Err(ApiError::new(
             ErrorCode::FederationIdTaken,
@@ -56,17 +66,11 @@ pub async fn register<S: Store>(
     }
     let st = state.clone();
     let password = req.password;
-    let hash = tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&p2core_types::random::bytes::<16>())
-            .map_err(|e| e.to_string())?;
-        st.argon2
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    let hash = state
+        .passwords
+        .run(move || hash_password(&st.argon2, &password))
+        .await?
+        .map_err(ApiError::internal)?;
     let payload = req.auth_payload.as_ref().map(|v| v.to_string());
     match state
         .store
@@ -89,6 +93,38 @@ pub async fn register<S: Store>(
     ))
 }
 
+/// A new argon2id PHC string for `password` (blocking: run it through the password gate).
+pub fn hash_password(argon2: &Argon2<'_>, password: &str) -> Result<String, String> {
+    let salt =
+        SaltString::encode_b64(&p2core_types::random::bytes::<16>()).map_err(|e| e.to_string())?;
+    argon2
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Maps an issuance failure: the server's own expired root is a server-side
+/// 503 for the operator, anything else is the CSR's fault.
+fn issue_error(e: p2core_certs::CertError) -> ApiError {
+    match e {
+        p2core_certs::CertError::Expired {
+            kind: p2core_certs::CertKind::Root,
+            ..
+        } => {
+            tracing::error!(
+                error = %e,
+                "cannot issue certificates: this server's root certificate has expired; \
+                 renew it with `p2core-home-server admin renew-root`"
+            );
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "this server's root certificate has expired; the operator must renew it",
+            )
+        }
+        other => ApiError::new(ErrorCode::InvalidCsr, other.to_string()),
+    }
+}
+
 /// A PHC string for a password nobody has, so that unknown usernames cost the
 /// same argon2 work as known ones (no username oracle through timing).
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2nLtQjV0pd/w3cz4QI0yPp3w3xgC2bWkl2wzmi5GcTE";
@@ -107,13 +143,14 @@ async fn check_credentials<S: Store>(
         .map_or(DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
     let st = state.clone();
     let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored)
-            .map(|h| st.argon2.verify_password(password.as_bytes(), &h).is_ok())
-            .unwrap_or(false)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let ok = state
+        .passwords
+        .run(move || {
+            PasswordHash::new(&stored)
+                .map(|h| st.argon2.verify_password(password.as_bytes(), &h).is_ok())
+                .unwrap_or(false)
+        })
+        .await?;
     match actor {
         Some(a) if ok => Ok((a.id, a.fid)),
         _ => Err(ApiError::unauthorized("unknown username or wrong password")),
@@ -146,7 +183,7 @@ where
             Some(days(state.config.actor_cert_days)),
             serial,
         )
-        .map_err(|e| ApiError::new(ErrorCode::InvalidCsr, e.to_string()))?;
+        .map_err(issue_error)?;
     let session_id = cert
         .session_id()
         .cloned()

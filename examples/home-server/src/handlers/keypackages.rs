@@ -50,9 +50,14 @@ async fn store<S: Store>(
     session: &LocalSession,
     kps: &[NewKeyPackage],
 ) -> ApiResult<()> {
-    match state.store.add_key_packages(session, kps, now()).await {
+    let max = state.config.max_key_packages_per_session;
+    match state.store.add_key_packages(session, kps, now(), max).await {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict(m)) => Err(ApiError::new(ErrorCode::InvalidKeyPackage, m)),
+        Err(StoreError::LimitReached(m)) => Err(ApiError::new(ErrorCode::PayloadTooLarge, m)),
+        Err(StoreError::NotFound) => Err(ApiError::unauthorized(
+            "the session's ID-Cert changed meanwhile; upload KeyPackages for the new one",
+        )),
         Err(e) => Err(e.into()),
     }
 }

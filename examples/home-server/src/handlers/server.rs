@@ -83,8 +83,14 @@ pub async fn rotate_server_key<S: Store>(
     auth: Auth,
 ) -> ApiResult<Response> {
     let fid = auth.0.fid().clone();
-    let is_local = matches!(auth.0, crate::storage::Caller::Local(_));
-    if !is_local || !state.config.admins.contains(&fid) {
+    // An administrator is an FID given with --admin whose account the operator
+    // made (or took over) with `p2core-home-server admin`: an account someone
+    // registered over HTTP under that name never qualifies.
+    let operator_made = match &auth.0 {
+        crate::storage::Caller::Local(s) => state.store.is_operator_made(s.actor_id).await?,
+        crate::storage::Caller::Foreign(_) => false,
+    };
+    if !operator_made || !state.config.admins.contains(&fid) {
         return Err(ApiError::new(
             ErrorCode::NotAdministrator,
             "only server administrators may rotate the server key",

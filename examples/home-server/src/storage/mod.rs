@@ -30,6 +30,9 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A configured bound would be exceeded (the message says which; the caller answers 4xx).
+    #[error("limit reached: {0}")]
+    LimitReached(String),
 }
 
 /// Shorthand result type.
@@ -317,15 +320,21 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTimestamp,
     ) -> impl Future<Output = StoreResult<Option<UnixTimestamp>>> + Send;
 
-    /// Adds KeyPackages to a session (all or nothing); `Conflict` on a reused init key.
+    /// Adds KeyPackages to a session (all or nothing), bound to the session's
+    /// certificate `session.cert_serial`. In the same transaction: `NotFound` if
+    /// that certificate is no longer the session's live one (an upload racing a
+    /// rotation cannot survive it), `LimitReached` if the session would hold more
+    /// than `max_per_session` KeyPackages, `Conflict` on a reused init key.
     fn add_key_packages(
         &self,
         session: &LocalSession,
         packages: &[NewKeyPackage],
         now: UnixTimestamp,
+        max_per_session: u64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Hands out one KeyPackage per live session of the actor: a regular one
+    /// Hands out one KeyPackage per live session of the actor, only among the
+    /// packages bound to the session's current certificate: a regular one
     /// (deleted on the way out) or else the last-resort one (kept). Queues a
     /// low-KeyPackages event (built by `low_event(remaining, last_resort_used)`)
     /// for sessions that run low (replacing a notice still pending).
@@ -343,4 +352,28 @@ pub trait Store: Send + Sync + 'static {
         actor_id: i64,
         session_id: &SessionId,
     ) -> impl Future<Output = StoreResult<Vec<(i64, String, u16, String)>>> + Send;
+
+    // ---- operator-made administrators (issue 7 item 4) ----
+
+    /// Creates an actor on the operator's behalf (`admin create`); `Conflict` if the name is taken.
+    fn create_operator_actor(
+        &self,
+        fid: &FederationId,
+        password_hash: &str,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// Sets an actor's password on the operator's behalf (`admin reset-password`),
+    /// marks it operator-made, and ends all its live sessions (certificates
+    /// invalidated, tokens revoked, KeyPackages and pending events deleted).
+    /// Returns the number of sessions ended, `None` if there is no such actor.
+    fn reset_actor_password(
+        &self,
+        fid: &FederationId,
+        password_hash: &str,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
+
+    /// `true` if the actor was created or last reset by the operator.
+    fn is_operator_made(&self, actor_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
 }

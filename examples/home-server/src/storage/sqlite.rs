@@ -128,7 +128,8 @@ impl SqliteStore {
     }
 
     /// Certs whose validity ended without an invalidation still hold the
-    /// "live session" slot; mark them so the session ID can be reused.
+    /// session ID; close them (not invalidate: they merely expired) so the
+    /// session ID can be reused, and purge the KeyPackages of the old session.
     async fn retire_expired(
         tx: &mut Transaction<'_, Sqlite>,
         actor_id: i64,
@@ -136,14 +137,19 @@ impl SqliteStore {
         now: UnixTimestamp,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE id_certs SET invalidated_at = not_after
-             WHERE actor_id = ? AND session_id = ? AND invalidated_at IS NULL AND not_after < ?",
+            "UPDATE id_certs SET closed_at = not_after
+             WHERE actor_id = ? AND session_id = ? AND closed_at IS NULL AND not_after < ?",
         )
         .bind(actor_id)
         .bind(session_id)
         .bind(db_ts(now))
         .execute(&mut **tx)
         .await?;
+        sqlx::query("DELETE FROM key_packages WHERE actor_id = ? AND session_id = ?")
+            .bind(actor_id)
+            .bind(session_id)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
@@ -600,8 +606,31 @@ impl Store for SqliteStore {
         session: &LocalSession,
         packages: &[NewKeyPackage],
         now: UnixTimestamp,
+        max_per_session: u64,
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
+        // The certificate the packages were checked against must still be the
+        // session's live one (a rotation in between deleted the session's packages
+        // and must not be undone by this upload).
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM id_certs WHERE serial = ? AND invalidated_at IS NULL AND not_after >= ?",
+        )
+        .bind(session.cert_serial)
+        .bind(db_ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        if live != 1 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "DELETE FROM key_packages WHERE actor_id = ? AND session_id = ? AND (not_after < ? OR cert_serial <> ?)",
+        )
+        .bind(session.actor_id)
+        .bind(session.session_id.as_str())
+        .bind(db_ts(now))
+        .bind(session.cert_serial)
+        .execute(&mut *tx)
+        .await?;
         for kp in packages {
             if kp.last_resort {
                 sqlx::query("DELETE FROM key_packages WHERE actor_id = ? AND session_id = ? AND last_resort = 1")
@@ -632,6 +661,19 @@ impl Store for SqliteStore {
                 }
             })?;
         }
+        let held: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM key_packages WHERE actor_id = ? AND session_id = ?",
+        )
+        .bind(session.actor_id)
+        .bind(session.session_id.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if u64::try_from(held).unwrap_or(u64::MAX) > max_per_session {
+            // dropping `tx` rolls the whole upload back
+            return Err(StoreError::LimitReached(format!(
+                "a session may hold at most {max_per_session} KeyPackages; claim or let some expire first"
+            )));
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -644,13 +686,18 @@ impl Store for SqliteStore {
         low_event: &(dyn Fn(u64, bool) -> Option<PendingEvent> + Sync),
     ) -> StoreResult<Vec<ClaimedKeyPackage>> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM key_packages WHERE actor_id = ? AND not_after < ?")
-            .bind(actor_id)
-            .bind(db_ts(now))
-            .execute(&mut *tx)
-            .await?;
-        let sessions: Vec<String> = sqlx::query_scalar(
-            "SELECT session_id FROM id_certs WHERE actor_id = ? AND invalidated_at IS NULL AND not_after >= ?
+        // Expired packages, and packages bound to a certificate that is no
+        // longer live (rotated, ended, expired), are never handed out.
+        sqlx::query(
+            "DELETE FROM key_packages WHERE actor_id = ?1 AND (not_after < ?2 OR cert_serial NOT IN (
+                SELECT serial FROM id_certs WHERE actor_id = ?1 AND invalidated_at IS NULL AND not_after >= ?2))",
+        )
+        .bind(actor_id)
+        .bind(db_ts(now))
+        .execute(&mut *tx)
+        .await?;
+        let sessions = sqlx::query(
+            "SELECT session_id, serial FROM id_certs WHERE actor_id = ? AND invalidated_at IS NULL AND not_after >= ?
              ORDER BY id",
         )
         .bind(actor_id)
@@ -658,25 +705,31 @@ impl Store for SqliteStore {
         .fetch_all(&mut *tx)
         .await?;
         let mut out = Vec::with_capacity(sessions.len());
-        for session in sessions {
+        for row in sessions {
+            let session: String = row.try_get("session_id")?;
+            let serial: i64 = row.try_get("serial")?;
             let regular: Option<String> = sqlx::query_scalar(
                 "DELETE FROM key_packages WHERE id = (
-                    SELECT id FROM key_packages WHERE actor_id = ? AND session_id = ? AND last_resort = 0
+                    SELECT id FROM key_packages WHERE actor_id = ? AND session_id = ? AND cert_serial = ?
+                      AND last_resort = 0
                     ORDER BY id LIMIT 1)
                  RETURNING body_b64",
             )
             .bind(actor_id)
             .bind(&session)
+            .bind(serial)
             .fetch_optional(&mut *tx)
             .await?;
             let (body, last_resort) = match regular {
                 Some(b) => (Some(b), false),
                 None => {
                     let lr: Option<String> = sqlx::query_scalar(
-                        "SELECT body_b64 FROM key_packages WHERE actor_id = ? AND session_id = ? AND last_resort = 1",
+                        "SELECT body_b64 FROM key_packages WHERE actor_id = ? AND session_id = ? AND cert_serial = ?
+                           AND last_resort = 1",
                     )
                     .bind(actor_id)
                     .bind(&session)
+                    .bind(serial)
                     .fetch_optional(&mut *tx)
                     .await?;
                     (lr, true)
@@ -684,10 +737,12 @@ impl Store for SqliteStore {
             };
             let Some(body) = body else { continue };
             let remaining: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM key_packages WHERE actor_id = ? AND session_id = ? AND last_resort = 0",
+                "SELECT COUNT(*) FROM key_packages WHERE actor_id = ? AND session_id = ? AND cert_serial = ?
+                   AND last_resort = 0",
             )
             .bind(actor_id)
             .bind(&session)
+            .bind(serial)
             .fetch_one(&mut *tx)
             .await?;
             let remaining = u64::try_from(remaining).unwrap_or(0);
@@ -752,5 +807,71 @@ impl Store for SqliteStore {
             .collect::<StoreResult<Vec<_>>>()?;
         out.sort_by_key(|e| e.0);
         Ok(out)
+    }
+    async fn create_operator_actor(
+        &self,
+        fid: &FederationId,
+        password_hash: &str,
+        now: UnixTimestamp,
+    ) -> StoreResult<i64> {
+        let res = sqlx::query(
+            "INSERT INTO actors (local_name, fid, password_hash, created_at, operator_made) VALUES (?, ?, ?, ?, 1)",
+        )
+        .bind(fid.local_name())
+        .bind(fid.as_str())
+        .bind(password_hash)
+        .bind(db_ts(now))
+        .execute(&self.writer)
+        .await;
+        match res {
+            Ok(r) => Ok(r.last_insert_rowid()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("federation ID taken")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn reset_actor_password(
+        &self,
+        fid: &FederationId,
+        password_hash: &str,
+        now: UnixTimestamp,
+    ) -> StoreResult<Option<u64>> {
+        let mut tx = self.writer.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE actors SET password_hash = ?, operator_made = 1 WHERE fid = ? RETURNING id",
+        )
+        .bind(password_hash)
+        .bind(fid.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else { return Ok(None) };
+        let serials: Vec<i64> = sqlx::query_scalar(
+            "UPDATE id_certs SET invalidated_at = ?
+             WHERE actor_id = ? AND invalidated_at IS NULL AND not_after >= ? RETURNING serial",
+        )
+        .bind(db_ts(now))
+        .bind(id)
+        .bind(db_ts(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        for serial in &serials {
+            Self::revoke_cert_token(&mut tx, *serial, now).await?;
+        }
+        for table in ["key_packages", "events"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE actor_id = ?"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(u64::try_from(serials.len()).unwrap_or(u64::MAX)))
+    }
+
+    async fn is_operator_made(&self, actor_id: i64) -> StoreResult<bool> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT operator_made FROM actors WHERE id = ?")
+            .bind(actor_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(v == Some(1))
     }
 }

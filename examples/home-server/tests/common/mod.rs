@@ -158,3 +158,26 @@ pub async fn raw(
     }
     (status, json)
 }
+
+// ---- helper B (issue 7): servers with adjusted limits, operator-made admins ----
+
+/// Starts a server for `localhost` with data in `dir` after `adjust` changed the config.
+pub async fn spawn_with(dir: &Path, adjust: impl FnOnce(&mut Config)) -> RunningServer {
+    let mut config = Config::with_data_dir(dir);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    adjust(&mut config);
+    start(config, false).await.expect("server starts")
+}
+
+/// Creates the operator-made account `name` in `dir` (as `admin create` does)
+/// and returns its Federation ID on `domain`.
+pub async fn create_admin(dir: &Path, domain: &str, name: &str, password: &str) -> FederationId {
+    use p2core_home_server::admin::{AdminCommand, run};
+    let mut config = Config::with_data_dir(dir);
+    config.domain = DomainName::new(domain).unwrap();
+    let cmd = AdminCommand::Create { name: name.into() };
+    run(&config, &cmd, Some(password.into()))
+        .await
+        .expect("admin create");
+    FederationId::from_parts(name, &config.domain).unwrap()
+}

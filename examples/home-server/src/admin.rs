@@ -172,10 +172,17 @@ pub async fn run(
                     &config.data,
                     &config.domain,
                     config.root_cert_days,
+                    config.cert_profile,
                 )
                 .await?;
-                let new = keys::rotate(&store, &config.data, &config.domain, config.root_cert_days)
-                    .await?;
+                let new = keys::rotate(
+                    &store,
+                    &config.data,
+                    &config.domain,
+                    config.root_cert_days,
+                    config.cert_profile,
+                )
+                .await?;
                 Ok::<_, keys::KeyError>((old, new))
             }
             .await;

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
+use p2core_certs::CertProfile;
 use p2core_types::{DomainName, FederationId};
 
 /// A foreign home server's domain and the base URL its API is reached at.
@@ -158,6 +159,12 @@ pub struct Config {
     #[arg(long, env = "P2CORE_ROOT_CHECK_SECONDS", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub root_check_seconds: u64,
+
+    /// Extension layout of the certificates this server makes: `rfc5280` (default: SKI/AKI, passes
+    /// `openssl verify -x509_strict`) or `polyproto-0.21` (only BasicConstraints then KeyUsage, so
+    /// verifiers built on the official polyproto 0.21 SDK accept them; see docs/interop.md).
+    #[arg(long, env = "P2CORE_CERT_PROFILE", default_value_t = CertProfile::Rfc5280)]
+    pub cert_profile: CertProfile,
 }
 
 impl Config {

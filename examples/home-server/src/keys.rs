@@ -9,7 +9,7 @@ use std::path::Path;
 use der::pem::LineEnding;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use p2core_certs::Issuer;
+use p2core_certs::{CertProfile, Issuer};
 use p2core_types::events::ServerCertificateChange;
 use p2core_types::{DomainName, IdCert, UnixTimestamp};
 
@@ -175,22 +175,31 @@ fn new_root(
     domain: &DomainName,
     now: UnixTimestamp,
     days: u32,
+    profile: CertProfile,
 ) -> Result<(SigningKey, IdCert, i64), KeyError> {
     let key = new_signing_key();
     let serial = p2core_certs::fresh_serial();
     let not_after = now.saturating_add(u64::from(days) * 86_400);
-    let cert = p2core_certs::create_root_cert(&key, domain, now, not_after, serial)
-        .map_err(|e| KeyError::Cert(e.to_string()))?;
+    let cert =
+        p2core_certs::create_root_cert_with_profile(&key, domain, now, not_after, serial, profile)
+            .map_err(|e| KeyError::Cert(e.to_string()))?;
     let serial = i64::try_from(serial).map_err(|_| KeyError::Cert("serial out of range".into()))?;
     Ok((key, cert, serial))
 }
 
+fn issuer(cert: IdCert, key: &SigningKey, profile: CertProfile) -> Result<Issuer, KeyError> {
+    Issuer::with_profile(cert, key.clone(), profile).map_err(|e| KeyError::Cert(e.to_string()))
+}
+
 /// Loads the current key and root certificate, creating both on first start.
+/// Certificates made from now on (a new root, issued actor certificates) use
+/// the extension layout of `profile` (`--cert-profile`).
 pub async fn load_or_create<S: Store>(
     store: &S,
     data_dir: &Path,
     domain: &DomainName,
     root_days: u32,
+    profile: CertProfile,
 ) -> Result<ServerKeys, KeyError> {
     if let Some(rec) = store.current_server_cert().await? {
         let path = data_dir.join(&rec.key_file);
@@ -199,7 +208,21 @@ pub async fn load_or_create<S: Store>(
         let key = SigningKey::from_pkcs8_pem(&pem)
             .map_err(|e| KeyError::Cert(format!("{}: {e}", path.display())))?;
         let cert = IdCert::from_pem(&rec.cert_pem).map_err(|e| KeyError::Cert(e.to_string()))?;
-        let issuer = Issuer::new(cert, key.clone()).map_err(|e| KeyError::Cert(e.to_string()))?;
+        let has_key_id = cert
+            .certificate()
+            .tbs_certificate()
+            .extensions()
+            .into_iter()
+            .flatten()
+            .any(|e| e.extn_id == p2core_certs::OID_SUBJECT_KEY_ID);
+        if has_key_id != profile.has_key_identifiers() {
+            tracing::warn!(
+                "the stored root certificate was made for another --cert-profile than {profile}; \
+                 actor certificates follow {profile} from now on, the root changes at the next \
+                 rotation (`admin renew-root`)"
+            );
+        }
+        let issuer = issuer(cert, &key, profile)?;
         if issuer.domain() != domain {
             return Err(KeyError::Cert(format!(
                 "the stored root certificate is for the domain {}, not {domain}; \
@@ -214,13 +237,13 @@ pub async fn load_or_create<S: Store>(
         });
     }
     let now = UnixTimestamp::now();
-    let (key, cert, serial) = new_root(domain, now, root_days)?;
+    let (key, cert, serial) = new_root(domain, now, root_days, profile)?;
     let key_file = write_private_key(data_dir, serial, &key)?;
     store
         .insert_server_cert(serial, &cert.to_pem(), &key_file, now, None)
         .await?;
-    tracing::info!(serial, domain = %domain, "created the server's root certificate");
-    let issuer = Issuer::new(cert, key.clone()).map_err(|e| KeyError::Cert(e.to_string()))?;
+    tracing::info!(serial, domain = %domain, %profile, "created the server's root certificate");
+    let issuer = issuer(cert, &key, profile)?;
     Ok(ServerKeys {
         issuer,
         serial,
@@ -235,9 +258,10 @@ pub async fn rotate<S: Store>(
     data_dir: &Path,
     domain: &DomainName,
     root_days: u32,
+    profile: CertProfile,
 ) -> Result<ServerKeys, KeyError> {
     let now = UnixTimestamp::now();
-    let (key, cert, serial) = new_root(domain, now, root_days)?;
+    let (key, cert, serial) = new_root(domain, now, root_days, profile)?;
     let key_file = write_private_key(data_dir, serial, &key)?;
     let event = PendingEvent::new(&ServerCertificateChange {
         cert: cert.to_pem(),
@@ -248,7 +272,7 @@ pub async fn rotate<S: Store>(
         .insert_server_cert(serial, &cert.to_pem(), &key_file, now, Some(event))
         .await?;
     tracing::info!(serial, "rotated the server's root certificate");
-    let issuer = Issuer::new(cert, key.clone()).map_err(|e| KeyError::Cert(e.to_string()))?;
+    let issuer = issuer(cert, &key, profile)?;
     Ok(ServerKeys {
         issuer,
         serial,
@@ -291,6 +315,7 @@ pub async fn check_root<S: Store>(
             &config.data,
             &config.domain,
             config.root_cert_days,
+            config.cert_profile,
         )
         .await?;
         tracing::warn!(

@@ -65,8 +65,14 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
     config.validate().map_err(StartError::Config)?;
     keys::secure_data_dir(&config.data, &config.database_path())?;
     let store = SqliteStore::open(&config.database_path()).await?;
-    let keys =
-        keys::load_or_create(&store, &config.data, &config.domain, config.root_cert_days).await?;
+    let keys = keys::load_or_create(
+        &store,
+        &config.data,
+        &config.domain,
+        config.root_cert_days,
+        config.cert_profile,
+    )
+    .await?;
     let federation = Federation::new(
         &config.peers,
         Duration::from_secs(config.root_cache_seconds),

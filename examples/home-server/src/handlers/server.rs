@@ -102,6 +102,7 @@ pub async fn rotate_server_key<S: Store>(
         &state.config.data,
         &state.config.domain,
         state.config.root_cert_days,
+        state.config.cert_profile,
     )
     .await
     .map_err(ApiError::internal)?;

@@ -90,6 +90,10 @@ error_codes! {
     BadRequest = ("P2CORE_BAD_REQUEST", 400),
     /// 502: another server (e.g. a foreign home server) could not be reached or answered badly.
     UpstreamFailed = ("P2CORE_UPSTREAM_FAILED", 502),
+    /// 409: the actor already has as many live sessions as the server allows.
+    TooManySessions = ("P2CORE_TOO_MANY_SESSIONS", 409),
+    /// 503: the server is at a capacity limit (e.g. outstanding challenges); retry later.
+    Unavailable = ("P2CORE_UNAVAILABLE", 503),
     /// 500: an internal error; details are in the server log, not in the response.
     Internal = ("P2CORE_INTERNAL", 500),
 }

@@ -12,12 +12,14 @@
 
 pub mod app;
 pub mod auth;
+pub mod challenges;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod federation;
 pub mod handlers;
 pub mod keys;
+pub mod maintenance;
 pub mod state;
 pub mod storage;
 
@@ -26,17 +28,16 @@ pub mod storage;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+use argon2::Argon2;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-
-use argon2::Argon2;
 use tokio::net::TcpListener;
 use tokio::sync::{RwLock, oneshot};
 use tokio::task::JoinHandle;
 
+use challenges::ChallengeStore;
 pub use config::Config;
-use federation::Federation;
+use federation::{Federation, FederationSettings};
 use state::AppState;
 use storage::sqlite::SqliteStore;
 
@@ -64,17 +65,20 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
     let store = SqliteStore::open(&config.database_path()).await?;
     let keys =
         keys::load_or_create(&store, &config.data, &config.domain, config.root_cert_days).await?;
-    let federation = Federation::new(
-        &config.peers,
-        Duration::from_secs(config.root_cache_seconds),
-    );
-    Ok(Arc::new(AppState {
+    let federation = Federation::new(&config.peers, FederationSettings::from_config(&config))
+        .map_err(|e| StartError::Config(format!("federation client: {e}")))?;
+    let challenges =
+        ChallengeStore::new(usize::try_from(config.max_challenges).unwrap_or(usize::MAX));
+    let state = Arc::new(AppState {
         store,
         config,
         keys: RwLock::new(keys),
         federation,
         argon2: Argon2::default(),
-    }))
+        challenges,
+    });
+    maintenance::spawn(&state);
+    Ok(state)
 }
 
 /// A server running in a background task (used by `main` and by tests).
@@ -94,6 +98,11 @@ impl RunningServer {
     /// `http://ADDR`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The server's shared state (for tests and tools that embed the server).
+    pub fn state(&self) -> &Arc<AppState<SqliteStore>> {
+        &self.state
     }
 
     /// Stops accepting connections, finishes in-flight requests and closes the database.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use argon2::Argon2;
 use tokio::sync::RwLock;
 
+use crate::challenges::ChallengeStore;
 use crate::config::Config;
 use crate::federation::Federation;
 use crate::keys::ServerKeys;
@@ -21,6 +22,8 @@ pub struct AppState<S> {
     pub federation: Federation,
     /// Password hashing (argon2id, default parameters).
     pub argon2: Argon2<'static>,
+    /// Outstanding challenge strings (in memory, bounded).
+    pub challenges: ChallengeStore,
 }
 
 /// The state as handlers receive it.

@@ -93,6 +93,11 @@ pub struct Federation {
     request_timeout: Duration,
 }
 
+/// A certificate that does not verify against the cached root makes the root be
+/// fetched again, but not more often than this per domain (so that a stream of
+/// bad certificates cannot turn into a stream of fetches).
+const ROOT_REFRESH_FLOOR: Duration = Duration::from_secs(30);
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -131,15 +136,17 @@ impl Federation {
         IdCert::from_pem(pem).map_err(|_| bad("the answer is not a PEM ID-Cert"))
     }
 
-    /// The current root of `domain`: from the cache unless `refresh`, else fetched
-    /// once for all concurrent callers (single flight).
+    /// The current root of `domain`: from the cache (with `refresh`, only if it was
+    /// fetched less than [`ROOT_REFRESH_FLOOR`] ago), else fetched once for all
+    /// concurrent callers (single flight).
     async fn current_root(
         &self,
         domain: &DomainName,
         refresh: bool,
     ) -> Result<IdCert, FederationError> {
         let asked = Instant::now();
-        if !refresh && let Some(root) = lock(&self.roots).get(domain, None) {
+        let wanted_since = refresh.then(|| asked.checked_sub(ROOT_REFRESH_FLOOR).unwrap_or(asked));
+        if let Some(root) = lock(&self.roots).get(domain, wanted_since) {
             return Ok(root);
         }
         let flight = lock(&self.in_flight)
@@ -155,7 +162,6 @@ impl Federation {
                         .to_owned(),
                 })?;
             // A fetch that finished while we waited counts as fresh enough.
-            let wanted_since = refresh.then_some(asked);
             if let Some(root) = lock(&self.roots).get(domain, wanted_since) {
                 return Ok(root);
             }

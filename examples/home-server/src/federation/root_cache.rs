@@ -86,3 +86,39 @@ impl RootCache {
         self.entries.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p2core_types::UnixTimestamp;
+
+    fn root(domain: &str) -> (DomainName, IdCert) {
+        let key = ed25519_dalek::SigningKey::from_bytes(&p2core_types::random::bytes::<32>());
+        let d = DomainName::new(domain).unwrap();
+        let now = UnixTimestamp::now();
+        let cert =
+            p2core_certs::create_root_cert(&key, &d, now, UnixTimestamp(now.0 + 3600), 5).unwrap();
+        (d, cert)
+    }
+
+    #[test]
+    fn least_recently_used_goes_first_and_ttl_applies() {
+        let mut cache = RootCache::new(2, Duration::from_secs(3600));
+        let (a, ra) = root("a.example");
+        let (b, rb) = root("b.example");
+        let (c, rc) = root("c.example");
+        cache.insert(a.clone(), ra.clone());
+        cache.insert(b.clone(), rb);
+        assert_eq!(cache.get(&a, None).unwrap().as_der(), ra.as_der()); // a is now the newest
+        cache.insert(c.clone(), rc);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(&b, None).is_none(), "b was least recently used");
+        assert!(cache.get(&a, None).is_some() && cache.get(&c, None).is_some());
+        // an entry fetched before the wanted instant does not count
+        assert!(cache.get(&a, Some(Instant::now())).is_none());
+
+        let mut expired = RootCache::new(2, Duration::ZERO);
+        expired.insert(a.clone(), ra);
+        assert!(expired.get(&a, None).is_none() && expired.is_empty());
+    }
+}

@@ -5,9 +5,14 @@
 #
 #   examples/home-server/loadtest.sh            # 10 s per target, 2 wrk threads, 64 connections
 #   DURATION=30s CONNS=128 examples/home-server/loadtest.sh
+#
+# Challenges are held in memory, at most --max-challenges (default 100,000) at once; a 10 s run
+# issues more than that, so the server runs with MAX_CHALLENGES (default 2,000,000) to measure
+# issuance rather than the 503 answers of a full store.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${DURATION:-10s}"; CONNS="${CONNS:-64}"; THREADS="${THREADS:-2}"
+MAX_CHALLENGES="${MAX_CHALLENGES:-2000000}"
 PORT=3100; BARE_PORT=3199
 BASE="http://127.0.0.1:$PORT"; API="$BASE/.p2/core/v1"
 
@@ -16,7 +21,7 @@ DATA="$(mktemp -d)"; WORK="$(mktemp -d)"
 # rate limits off: every request comes from 127.0.0.1 (docs/operations.md)
 ./target/release/p2core-home-server --listen "127.0.0.1:$PORT" --data "$DATA" \
   --rate-register-per-minute 0 --rate-trust-per-minute 0 --rate-challenge-per-minute 0 --rate-identify-per-minute 0 \
-  2>"$WORK/server.log" & SRV=$!
+  --max-challenges "$MAX_CHALLENGES" 2>"$WORK/server.log" & SRV=$!
 ./target/release/examples/bare_axum "127.0.0.1:$BARE_PORT" & BARE=$!
 trap 'kill $SRV $BARE 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA" "$WORK"' EXIT
 for _ in $(seq 50); do curl -sf "$API/challenge" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -33,5 +38,6 @@ jq -n --rawfile csr s.csr '{username: "bench", password: "bench-password", csr: 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 for target in "$API/idcert/actor/bench@localhost" "$API/challenge" "http://127.0.0.1:$BARE_PORT/bare"; do
   echo; echo "== wrk -t$THREADS -c$CONNS -d$DURATION --latency $target"
+  echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$target"
 done

@@ -2,6 +2,7 @@
 //! (seed 004 "Challenge string").
 
 use http::Method;
+use p2core_types::ErrorCode;
 
 use crate::{AuthRequirement, BodyKind, RouteInfo};
 
@@ -18,7 +19,7 @@ pub const INFO: RouteInfo = RouteInfo {
     response_body: BodyKind::Json,
     success_status: 200,
     alt_success_status: None,
-    errors: &[],
+    errors: &[ErrorCode::Unavailable],
     summary: "Issue a single-use challenge string `{challenge, expires}`; its solution is \
               sent to `POST /session/identify`.",
     seed: "seed 004 \"Challenge string\"",

@@ -143,6 +143,7 @@ pub fn error_code_for_status(status: u16) -> ErrorCode {
         413 => ErrorCode::PayloadTooLarge,
         415 => ErrorCode::UnsupportedMediaType,
         502 => ErrorCode::UpstreamFailed,
+        503 => ErrorCode::Unavailable,
         500..=599 => ErrorCode::Internal,
         other => ErrorCode::Other(format!("HTTP_{other}")),
     }
@@ -474,14 +475,30 @@ impl Client {
         decode_json::<events::Response>(status, &bytes).map(|r| r.0)
     }
 
-    /// `POST /session/identify`: exchange a solved challenge and an ID-Cert for a session
-    /// token on this server.
-    pub async fn session_identify(
+    /// `GET /challenge` + `POST /session/identify`: proves to *this* server that the caller
+    /// holds the key of the ID-Cert `id_cert_pem` and gets a session token here.
+    ///
+    /// The challenge is fetched from this client's own base URL and signed with `key`
+    /// right here; the client offers no way to sign a challenge obtained elsewhere, so a
+    /// malicious server cannot get a signature over another server's challenge through
+    /// it (challenge relay, see `docs/protocol-choices.md`).
+    pub async fn identify(
         &self,
-        request: &session_identify::Request,
+        key: &p2core_types::ed25519_dalek::SigningKey,
+        id_cert_pem: &str,
+        auth_payload: Option<serde_json::Value>,
     ) -> Result<session_identify::Response, ClientError> {
+        let challenge = self.challenge().await?;
+        let request = session_identify::Request {
+            completed_challenge: p2core_types::CompletedChallenge {
+                challenge: challenge.challenge().to_owned(),
+                signature: challenge.solve(key),
+            },
+            id_cert: id_cert_pem.to_owned(),
+            auth_payload,
+        };
         let info = &session_identify::INFO;
-        let (status, bytes) = self.call(info, info.path, Body::json(request)?).await?;
+        let (status, bytes) = self.call(info, info.path, Body::json(&request)?).await?;
         decode_json(status, &bytes)
     }
 
@@ -598,6 +615,14 @@ fn check_base_url(mut url: Url) -> Result<Url, ClientError> {
         url.set_path(if trimmed.is_empty() { "/" } else { &trimmed });
     }
     Ok(url)
+}
+
+/// A `reqwest::ClientBuilder` with this crate's TLS setup (rustls, `ring`, the platform's
+/// roots) and nothing else, for callers that set their own policies (redirects, timeouts,
+/// DNS). On a system without root certificates every TLS handshake fails; plain `http`
+/// still works.
+pub fn http_client_builder() -> Result<reqwest::ClientBuilder, ClientError> {
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls_config(false)?))
 }
 
 /// rustls with `ring` and the platform's roots. Without any system roots this fails for

@@ -40,6 +40,7 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::InvalidFederationId,
         ErrorCode::FederationIdTaken,
+        ErrorCode::PayloadTooLarge,
     ],
     summary: "Create an identity (an actor) on this home server with a username and a password.",
     seed: "seed 003 \"Create Identity\" (`/p2core/identity`); design §4",

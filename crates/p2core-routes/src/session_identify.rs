@@ -30,6 +30,8 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::ChallengeFailed,
         ErrorCode::InvalidCertificate,
         ErrorCode::UpstreamFailed,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::TooManySessions,
     ],
     summary: "Exchange a solved challenge (issued here, unexpired, unused) plus an ID-Cert \
               that verifies against its home server's root for a session token.",

@@ -35,6 +35,8 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::InvalidCsr,
         ErrorCode::InvalidSessionId,
         ErrorCode::SessionIdTaken,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::TooManySessions,
     ],
     summary: "Authenticate with username and password and have the CSR of a new session \
               signed: returns the session's ID-Cert and its session token.",

@@ -8,8 +8,8 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use p2core_routes::client::{Client, ClientError};
-use p2core_routes::{register, rotate_session_idcert, session_identify, session_trust};
-use p2core_types::{CompletedChallenge, ErrorCode, FederationId, SessionId, UnixTimestamp};
+use p2core_routes::{register, rotate_session_idcert, session_trust};
+use p2core_types::{ErrorCode, FederationId, SessionId, UnixTimestamp};
 use serde_json::{Value, json};
 
 const PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -296,22 +296,20 @@ async fn every_route_method() {
     assert!(client.events().await.unwrap().is_empty());
 
     let foreign = Client::new(client.base_url()).unwrap();
-    let identified = foreign
-        .session_identify(&session_identify::Request {
-            completed_challenge: CompletedChallenge {
-                challenge: CHALLENGE.into(),
-                signature: "00".into(),
-            },
-            id_cert: PEM.into(),
-            auth_payload: None,
-        })
-        .await
-        .unwrap();
+    let key = p2core_types::ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let identified = foreign.identify(&key, PEM, None).await.unwrap();
     assert_eq!(identified.token, "foreign");
-    assert_eq!(
-        state.last_json()["completed_challenge"]["challenge"],
-        CHALLENGE
-    );
+    // the client signed the challenge it fetched from this very server, and nothing else
+    let sent = state.last_json();
+    assert_eq!(sent["completed_challenge"]["challenge"], CHALLENGE);
+    assert_eq!(sent["id_cert"], PEM);
+    let signature = sent["completed_challenge"]["signature"].as_str().unwrap();
+    p2core_types::challenge::verify_hex_signature(
+        CHALLENGE.as_bytes(),
+        signature,
+        &key.verifying_key(),
+    )
+    .unwrap();
 }
 
 #[tokio::test]

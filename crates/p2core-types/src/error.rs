@@ -90,14 +90,17 @@ error_codes! {
     BadRequest = ("P2CORE_BAD_REQUEST", 400),
     /// 502: another server (e.g. a foreign home server) could not be reached or answered badly.
     UpstreamFailed = ("P2CORE_UPSTREAM_FAILED", 502),
+    /// 409: the actor already has as many live sessions as the server allows.
+    TooManySessions = ("P2CORE_TOO_MANY_SESSIONS", 409),
     /// 500: an internal error; details are in the server log, not in the response.
     Internal = ("P2CORE_INTERNAL", 500),
     /// 408: the client did not send the request (header or body) in time.
     RequestTimeout = ("P2CORE_REQUEST_TIMEOUT", 408),
     /// 429: too many requests from this client; retry after the `Retry-After` seconds.
     TooManyRequests = ("P2CORE_TOO_MANY_REQUESTS", 429),
-    /// 503: the server cannot serve this now (overloaded, shutting down, or its own
-    /// certificate needs the operator); details are in the server log.
+    /// 503: the server cannot serve this now (overloaded, at a capacity limit such as
+    /// outstanding challenges, shutting down, or its own certificate needs the operator);
+    /// retry later, details are in the server log.
     Unavailable = ("P2CORE_UNAVAILABLE", 503),
 }
 

@@ -6,14 +6,36 @@ use std::path::PathBuf;
 use clap::Parser;
 use p2core_certs::CertProfile;
 use p2core_types::{DomainName, FederationId};
+use url::Url;
 
 /// A foreign home server's domain and the base URL its API is reached at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
     /// The foreign server's domain (the domain of its actors' Federation IDs).
     pub domain: DomainName,
-    /// Base URL, e.g. `http://127.0.0.1:3001`.
-    pub url: String,
+    /// Base URL, e.g. `http://127.0.0.1:3001` (http or https, a host, no
+    /// credentials, query or fragment; a path prefix is kept).
+    pub url: Url,
+}
+
+impl Peer {
+    /// Checks and builds a peer entry.
+    pub fn new(domain: DomainName, url: &str) -> Result<Self, String> {
+        let url = Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("{url} must start with http:// or https://"));
+        }
+        if url.host_str().is_none() {
+            return Err(format!("{url} has no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!("{url} must not contain credentials"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("{url} must not have a query or fragment"));
+        }
+        Ok(Peer { domain, url })
+    }
 }
 
 fn parse_peer(s: &str) -> Result<Peer, String> {
@@ -21,13 +43,7 @@ fn parse_peer(s: &str) -> Result<Peer, String> {
         .split_once('=')
         .ok_or_else(|| "expected DOMAIN=URL, e.g. example.com=https://example.com".to_owned())?;
     let domain = DomainName::new(domain).map_err(|e| e.to_string())?;
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(format!("{url:?} must start with http:// or https://"));
-    }
-    Ok(Peer {
-        domain,
-        url: url.trim_end_matches('/').to_owned(),
-    })
+    Peer::new(domain, url)
 }
 
 /// The example polyproto-core home server.
@@ -165,6 +181,58 @@ pub struct Config {
     /// verifiers built on the official polyproto 0.21 SDK accept them; see docs/interop.md).
     #[arg(long, env = "P2CORE_CERT_PROFILE", default_value_t = CertProfile::Rfc5280)]
     pub cert_profile: CertProfile,
+    // --- Federation and challenge hardening (issue 7 items 1-3) ---
+    /// Most foreign root certificates kept in the cache (least recently used go first).
+    #[arg(long, env = "P2CORE_ROOT_CACHE_ENTRIES", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub root_cache_entries: u64,
+
+    /// Seconds an outgoing federation request may take to connect (TCP + TLS).
+    #[arg(long, env = "P2CORE_FEDERATION_CONNECT_TIMEOUT_SECONDS", default_value_t = 3,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub federation_connect_timeout_seconds: u64,
+
+    /// Seconds an outgoing federation request may take in all (waiting for a
+    /// slot, connecting, sending, reading the whole answer).
+    #[arg(long, env = "P2CORE_FEDERATION_TIMEOUT_SECONDS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub federation_timeout_seconds: u64,
+
+    /// Largest answer accepted from a foreign server, in bytes.
+    #[arg(long, env = "P2CORE_FEDERATION_MAX_BODY_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
+    pub federation_max_body_bytes: u64,
+
+    /// Most outgoing federation requests in flight at once.
+    #[arg(long, env = "P2CORE_FEDERATION_MAX_CONCURRENT", default_value_t = 32,
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub federation_max_concurrent: u64,
+
+    /// Seconds between re-checks of each foreign session at its actor's home server.
+    #[arg(long, env = "P2CORE_FOREIGN_RECHECK_SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub foreign_recheck_seconds: u64,
+
+    /// Most challenges outstanding (issued, unused, unexpired) at once.
+    #[arg(long, env = "P2CORE_MAX_CHALLENGES", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_challenges: u64,
+
+    /// Seconds between sweeps that drop expired challenges.
+    #[arg(long, env = "P2CORE_CHALLENGE_PRUNE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub challenge_prune_seconds: u64,
+
+    /// Most live sessions per actor (local sessions of an actor registered
+    /// here; foreign sessions of one foreign actor).
+    #[arg(long, env = "P2CORE_MAX_SESSIONS_PER_ACTOR", default_value_t = 32,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_sessions_per_actor: u64,
+
+    /// Largest `auth_payload` accepted (its JSON text), in bytes.
+    #[arg(long, env = "P2CORE_MAX_AUTH_PAYLOAD_BYTES", default_value_t = 4096,
+          value_parser = clap::value_parser!(u64).range(0..=1024 * 1024))]
+    pub max_auth_payload_bytes: u64,
 }
 
 impl Config {

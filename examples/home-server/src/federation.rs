@@ -1,18 +1,26 @@
 //! Talking to foreign home servers: fetching (and caching) their root
 //! certificates and checking foreign actors' ID-Certs against them.
+//!
+//! All outgoing requests go through [`fetch::Fetcher`] (no redirects,
+//! timeouts, capped bodies, bounded concurrency, public addresses only for
+//! domains without a `--peer` entry). Concurrent requests for the same
+//! domain's root certificate share one fetch (single flight), and the cache of
+//! roots is bounded ([`root_cache::RootCache`]).
+
+pub mod address;
+pub mod fetch;
+pub mod root_cache;
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use p2core_routes::client::Client;
+use p2core_routes::{actor_idcerts, query::TimestampQuery, server_idcert};
 use p2core_types::{DomainName, IdCert, UnixTimestamp};
 
-use crate::config::Peer;
-
-/// How long one request to a foreign server may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::config::{Config, Peer};
+use fetch::{FetchLimits, Fetcher};
+use root_cache::RootCache;
 
 /// Why a foreign actor's certificate was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +28,8 @@ pub enum FederationError {
     /// The certificate has no Federation ID in its subject.
     #[error("the ID-Cert has no valid UID (Federation ID) in its subject")]
     NoFederationId,
-    /// The home server could not be reached or answered badly.
+    /// The home server could not be reached or answered badly. `reason` is
+    /// this server's description; it never contains what the upstream sent.
     #[error("the home server {domain} could not be asked: {reason}")]
     Upstream {
         /// Its domain.
@@ -47,61 +56,69 @@ pub enum FederationError {
     Revoked,
 }
 
-/// Client side of federation, shared by all requests.
-pub struct Federation {
-    peers: HashMap<DomainName, String>,
-    cache_ttl: Duration,
-    roots: Mutex<HashMap<DomainName, (IdCert, Instant)>>,
-    clients: Mutex<HashMap<DomainName, Client>>,
+/// Settings of the federation client (from the command-line flags).
+#[derive(Debug, Clone)]
+pub struct FederationSettings {
+    /// Limits of each outgoing request.
+    pub limits: FetchLimits,
+    /// How long a fetched root certificate is reused.
+    pub root_cache_ttl: Duration,
+    /// Most root certificates kept in the cache.
+    pub root_cache_entries: usize,
 }
 
-async fn with_timeout<T, E: std::fmt::Display>(
-    domain: &DomainName,
-    fut: impl Future<Output = Result<T, E>>,
-) -> Result<T, FederationError> {
-    match tokio::time::timeout(FETCH_TIMEOUT, fut).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(FederationError::Upstream {
-            domain: domain.clone(),
-            reason: e.to_string(),
-        }),
-        Err(_) => Err(FederationError::Upstream {
-            domain: domain.clone(),
-            reason: "timed out".into(),
-        }),
+impl FederationSettings {
+    /// The settings the flags in `config` ask for.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            limits: FetchLimits {
+                connect_timeout: Duration::from_secs(config.federation_connect_timeout_seconds),
+                request_timeout: Duration::from_secs(config.federation_timeout_seconds),
+                max_body_bytes: usize::try_from(config.federation_max_body_bytes)
+                    .unwrap_or(usize::MAX),
+                max_concurrent: usize::try_from(config.federation_max_concurrent)
+                    .unwrap_or(usize::MAX),
+            },
+            root_cache_ttl: Duration::from_secs(config.root_cache_seconds),
+            root_cache_entries: usize::try_from(config.root_cache_entries).unwrap_or(usize::MAX),
+        }
     }
+}
+
+/// Client side of federation, shared by all requests.
+pub struct Federation {
+    fetcher: Fetcher,
+    roots: Mutex<RootCache>,
+    in_flight: Mutex<HashMap<DomainName, Arc<tokio::sync::Mutex<()>>>>,
+    request_timeout: Duration,
+}
+
+/// A certificate that does not verify against the cached root makes the root be
+/// fetched again, but not more often than this per domain (so that a stream of
+/// bad certificates cannot turn into a stream of fetches).
+const ROOT_REFRESH_FLOOR: Duration = Duration::from_secs(30);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Federation {
     /// A federation client using `peers` to locate servers (others: `https://DOMAIN`).
-    pub fn new(peers: &[Peer], cache_ttl: Duration) -> Self {
-        Self {
-            peers: peers
-                .iter()
-                .map(|p| (p.domain.clone(), p.url.clone()))
-                .collect(),
-            cache_ttl,
-            roots: Mutex::new(HashMap::new()),
-            clients: Mutex::new(HashMap::new()),
-        }
+    pub fn new(peers: &[Peer], settings: FederationSettings) -> Result<Self, String> {
+        Ok(Self {
+            request_timeout: settings.limits.request_timeout,
+            fetcher: Fetcher::new(peers, settings.limits)?,
+            roots: Mutex::new(RootCache::new(
+                settings.root_cache_entries,
+                settings.root_cache_ttl,
+            )),
+            in_flight: Mutex::new(HashMap::new()),
+        })
     }
 
-    fn client(&self, domain: &DomainName) -> Result<Client, FederationError> {
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = clients.get(domain) {
-            return Ok(c.clone());
-        }
-        let url = self
-            .peers
-            .get(domain)
-            .cloned()
-            .unwrap_or_else(|| format!("https://{domain}"));
-        let client = Client::new(url).map_err(|e| FederationError::Upstream {
-            domain: domain.clone(),
-            reason: e.to_string(),
-        })?;
-        clients.insert(domain.clone(), client.clone());
-        Ok(client)
+    /// Number of root certificates in the cache.
+    pub fn cached_roots(&self) -> usize {
+        lock(&self.roots).len()
     }
 
     async fn fetch_root(
@@ -109,25 +126,55 @@ impl Federation {
         domain: &DomainName,
         at: Option<UnixTimestamp>,
     ) -> Result<IdCert, FederationError> {
-        let client = self.client(domain)?;
-        let pem = with_timeout(domain, client.server_idcert(at)).await?;
-        let root = IdCert::from_pem(&pem).map_err(|e| FederationError::BadRoot {
+        let path = server_idcert::path_and_query(&TimestampQuery { timestamp: at });
+        let body = self.fetcher.get(domain, &path).await?;
+        let bad = |reason: &str| FederationError::BadRoot {
             domain: domain.clone(),
-            reason: e.to_string(),
-        })?;
-        if at.is_none() {
-            let mut roots = self.roots.lock().unwrap_or_else(|p| p.into_inner());
-            roots.insert(domain.clone(), (root.clone(), Instant::now()));
-        }
-        Ok(root)
+            reason: reason.to_owned(),
+        };
+        let pem = std::str::from_utf8(&body).map_err(|_| bad("the answer is not UTF-8 text"))?;
+        IdCert::from_pem(pem).map_err(|_| bad("the answer is not a PEM ID-Cert"))
     }
 
-    fn cached_root(&self, domain: &DomainName) -> Option<IdCert> {
-        let roots = self.roots.lock().unwrap_or_else(|p| p.into_inner());
-        roots
-            .get(domain)
-            .filter(|(_, at)| at.elapsed() < self.cache_ttl)
-            .map(|(c, _)| c.clone())
+    /// The current root of `domain`: from the cache (with `refresh`, only if it was
+    /// fetched less than [`ROOT_REFRESH_FLOOR`] ago), else fetched once for all
+    /// concurrent callers (single flight).
+    async fn current_root(
+        &self,
+        domain: &DomainName,
+        refresh: bool,
+    ) -> Result<IdCert, FederationError> {
+        let asked = Instant::now();
+        let wanted_since = refresh.then(|| asked.checked_sub(ROOT_REFRESH_FLOOR).unwrap_or(asked));
+        if let Some(root) = lock(&self.roots).get(domain, wanted_since) {
+            return Ok(root);
+        }
+        let flight = lock(&self.in_flight)
+            .entry(domain.clone())
+            .or_default()
+            .clone();
+        let result = async {
+            let _turn = tokio::time::timeout(self.request_timeout, flight.lock())
+                .await
+                .map_err(|_| FederationError::Upstream {
+                    domain: domain.clone(),
+                    reason: "another fetch of its root certificate did not finish in time"
+                        .to_owned(),
+                })?;
+            // A fetch that finished while we waited counts as fresh enough.
+            if let Some(root) = lock(&self.roots).get(domain, wanted_since) {
+                return Ok(root);
+            }
+            let root = self.fetch_root(domain, None).await?;
+            lock(&self.roots).insert(domain.clone(), root.clone());
+            Ok(root)
+        }
+        .await;
+        let mut in_flight = lock(&self.in_flight);
+        if Arc::strong_count(&flight) == 2 {
+            in_flight.remove(domain);
+        }
+        result
     }
 
     fn check(cert: &IdCert, root: &IdCert, now: UnixTimestamp) -> Result<(), FederationError> {
@@ -145,19 +192,19 @@ impl Federation {
         now: UnixTimestamp,
     ) -> Result<(), FederationError> {
         let fid = cert.subject_fid().ok_or(FederationError::NoFederationId)?;
-        let session = cert.session_id().ok_or(FederationError::NoFederationId)?;
         let domain = fid.domain();
 
-        let mut verified = false;
+        let cached = lock(&self.roots).get(domain, None);
         let mut last_err = None;
-        if let Some(root) = self.cached_root(domain) {
+        let mut verified = false;
+        if let Some(root) = cached {
             match Self::check(cert, &root, now) {
                 Ok(()) => verified = true,
                 Err(e) => last_err = Some(e),
             }
         }
         if !verified {
-            let current = self.fetch_root(domain, None).await?;
+            let current = self.current_root(domain, last_err.is_some()).await?;
             match Self::check(cert, &current, now) {
                 Ok(()) => verified = true,
                 Err(e) => last_err = Some(e),
@@ -170,9 +217,28 @@ impl Federation {
                 return Err(last_err.unwrap_or(e));
             }
         }
+        self.check_listed_at_home(cert).await
+    }
 
-        let client = self.client(domain)?;
-        let listed = with_timeout(domain, client.actor_idcerts(fid, None, Some(session))).await?;
+    /// Asks the actor's home server whether it lists `cert` for its session,
+    /// not invalidated.
+    pub async fn check_listed_at_home(&self, cert: &IdCert) -> Result<(), FederationError> {
+        let fid = cert.subject_fid().ok_or(FederationError::NoFederationId)?;
+        let session = cert.session_id().ok_or(FederationError::NoFederationId)?;
+        let domain = fid.domain();
+        let query = actor_idcerts::Query {
+            timestamp: None,
+            session_id: Some(session.clone()),
+        };
+        let body = self
+            .fetcher
+            .get(domain, &actor_idcerts::path_and_query(fid, &query))
+            .await?;
+        let listed: actor_idcerts::Response =
+            serde_json::from_slice(&body).map_err(|_| FederationError::Upstream {
+                domain: domain.clone(),
+                reason: "its answer is not the JSON list of ID-Certs".to_owned(),
+            })?;
         let mut found = None;
         for (pem, invalidated) in listed.idcerts.iter().zip(listed.invalidated.iter()) {
             if IdCert::from_pem(pem).is_ok_and(|c| c.as_der() == cert.as_der()) {

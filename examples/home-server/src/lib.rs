@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod challenges;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -20,6 +21,7 @@ pub mod federation;
 pub mod handlers;
 pub mod keys;
 pub mod limits;
+pub mod maintenance;
 pub mod serve;
 pub mod state;
 pub mod storage;
@@ -29,17 +31,17 @@ pub mod storage;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+use argon2::Argon2;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-
-use argon2::Argon2;
 use tokio::net::TcpListener;
 use tokio::sync::{RwLock, oneshot};
 use tokio::task::JoinHandle;
 
+use challenges::ChallengeStore;
 pub use config::Config;
-use federation::Federation;
+use federation::{Federation, FederationSettings};
 use state::AppState;
 use storage::sqlite::SqliteStore;
 
@@ -73,10 +75,10 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
         config.cert_profile,
     )
     .await?;
-    let federation = Federation::new(
-        &config.peers,
-        Duration::from_secs(config.root_cache_seconds),
-    );
+    let federation = Federation::new(&config.peers, FederationSettings::from_config(&config))
+        .map_err(|e| StartError::Config(format!("federation client: {e}")))?;
+    let challenges =
+        ChallengeStore::new(usize::try_from(config.max_challenges).unwrap_or(usize::MAX));
     let passwords = limits::PasswordGate::new(config.argon2_concurrency);
     let rate_limits = limits::RateLimits::from_config(&config);
     let state = Arc::new(AppState {
@@ -87,8 +89,10 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
         argon2: Argon2::default(),
         passwords,
         rate_limits,
+        challenges,
     });
     keys::check_root(&state).await?;
+    maintenance::spawn(&state);
     Ok(state)
 }
 
@@ -111,6 +115,11 @@ impl RunningServer {
     /// `http://ADDR`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The server's shared state (for tests and tools that embed the server).
+    pub fn state(&self) -> &Arc<AppState<SqliteStore>> {
+        &self.state
     }
 
     /// Stops accepting connections, finishes in-flight requests and closes the database.
@@ -150,7 +159,7 @@ pub async fn start(config: Config, ctrl_c: bool) -> Result<RunningServer, StartE
     let (tx, rx) = oneshot::channel::<()>();
     let app = app::router(state.clone());
     let opts = serve::ServeOptions::from_config(&state.config);
-    let timers = tokio::spawn(maintenance(state.clone()));
+    let timers = tokio::spawn(root_and_rate_limit_upkeep(state.clone()));
     let task = tokio::spawn(async move {
         let res = serve::serve(listener, app, opts, async move {
             if ctrl_c {
@@ -178,8 +187,9 @@ pub async fn start(config: Config, ctrl_c: bool) -> Result<RunningServer, StartE
 }
 
 /// Periodic work of a running server: the root certificate's lifetime check
-/// (warn, renew) and forgetting idle rate-limit entries.
-async fn maintenance(state: Arc<AppState<SqliteStore>>) {
+/// (warn, renew) and forgetting idle rate-limit entries. (Challenge pruning
+/// and foreign-session re-checks run in [`maintenance`].)
+async fn root_and_rate_limit_upkeep(state: Arc<AppState<SqliteStore>>) {
     let every = Duration::from_secs(state.config.root_check_seconds);
     let mut root_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mut prune_tick = tokio::time::interval(Duration::from_secs(60));

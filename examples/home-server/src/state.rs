@@ -5,6 +5,7 @@ use std::sync::Arc;
 use argon2::Argon2;
 use tokio::sync::RwLock;
 
+use crate::challenges::ChallengeStore;
 use crate::config::Config;
 use crate::federation::Federation;
 use crate::keys::ServerKeys;
@@ -26,6 +27,8 @@ pub struct AppState<S> {
     pub passwords: PasswordGate,
     /// Per-client-address rate limits of the expensive unauthenticated routes.
     pub rate_limits: RateLimits,
+    /// Outstanding challenge strings (in memory, bounded).
+    pub challenges: ChallengeStore,
 }
 
 /// The state as handlers receive it.

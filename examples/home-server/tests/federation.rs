@@ -11,16 +11,10 @@ async fn identify(
     key: &ed25519_dalek::SigningKey,
     cert_pem: &str,
 ) -> Result<String, p2core_routes::client::ClientError> {
-    let challenge = client(base_b).challenge().await.unwrap();
-    let req = session_identify::Request {
-        completed_challenge: CompletedChallenge {
-            challenge: challenge.challenge().to_owned(),
-            signature: challenge.solve(key),
-        },
-        id_cert: cert_pem.to_owned(),
-        auth_payload: None,
-    };
-    client(base_b).session_identify(&req).await.map(|r| r.token)
+    client(base_b)
+        .identify(key, cert_pem, None)
+        .await
+        .map(|r| r.token)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,15 +50,16 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
         id_cert: s.cert_pem.clone(),
         auth_payload: None,
     };
-    let again = client(&base_b).session_identify(&req).await.unwrap();
-    assert_api_error(
-        client(&base_b).session_identify(&req).await,
+    let again = post_identify(&base_b, &req).await;
+    assert_eq!(again.0, 201, "{}", again.1);
+    assert_raw_error(
+        &post_identify(&base_b, &req).await,
         401,
         ErrorCode::ChallengeUnknown,
     );
     // identifying the same session again replaces the earlier foreign session and its token
     assert_api_error(on_b.events().await, 401, ErrorCode::Unauthorized);
-    let on_b = authed(&base_b, &again.token);
+    let on_b = authed(&base_b, again.1["token"].as_str().unwrap());
     // a challenge B never issued
     let mut forged = req.clone();
     forged.completed_challenge.challenge = "A".repeat(64);
@@ -72,8 +67,8 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
         ed25519_dalek::Signer::sign(&s.key, forged.completed_challenge.challenge.as_bytes())
             .to_bytes(),
     );
-    assert_api_error(
-        client(&base_b).session_identify(&forged).await,
+    assert_raw_error(
+        &post_identify(&base_b, &forged).await,
         401,
         ErrorCode::ChallengeUnknown,
     );
@@ -87,44 +82,38 @@ async fn actor_of_a_identifies_on_b_and_updates_its_certificate() {
         id_cert: s.cert_pem.clone(),
         auth_payload: None,
     };
-    assert_api_error(
-        client(&base_b).session_identify(&wrong).await,
+    assert_raw_error(
+        &post_identify(&base_b, &wrong).await,
         403,
         ErrorCode::ChallengeFailed,
     );
 
-    // an expired challenge (planted in B's database, as if issued 10 minutes ago)
-    let expired = "Expired0challenge0for0the0federation0test0aaaaaaaaaaaaaaaaaaaaaa";
-    let now = UnixTimestamp::now().0 as i64;
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir_b.path().join("p2core.sqlite3").display()
-    ))
-    .await
-    .unwrap();
-    sqlx::query("INSERT INTO challenges (challenge, expires, created_at) VALUES (?, ?, ?)")
-        .bind(expired)
-        .bind(now - 300)
-        .bind(now - 600)
-        .execute(&db)
-        .await
-        .unwrap();
-    db.close().await;
+    // an expired challenge: challenges live in memory now, so a server D that issues
+    // them for 1 s (and prunes only hourly) hands one out, and it is used too late
+    let dir_d = tempfile::tempdir().unwrap();
+    let d = spawn_with(dir_d.path(), "d.localhost", &[], &[], |c| {
+        c.challenge_seconds = 1;
+        c.challenge_prune_seconds = 3600;
+    })
+    .await;
+    let short = client(&d.base_url()).challenge().await.unwrap();
+    while UnixTimestamp::now() <= short.expires() {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
     let old = session_identify::Request {
         completed_challenge: CompletedChallenge {
-            challenge: expired.to_owned(),
-            signature: hex::encode(
-                ed25519_dalek::Signer::sign(&s.key, expired.as_bytes()).to_bytes(),
-            ),
+            challenge: short.challenge().to_owned(),
+            signature: short.solve(&s.key),
         },
         id_cert: s.cert_pem.clone(),
         auth_payload: None,
     };
-    assert_api_error(
-        client(&base_b).session_identify(&old).await,
+    assert_raw_error(
+        &post_identify(&d.base_url(), &old).await,
         401,
         ErrorCode::ChallengeExpired,
     );
+    d.stop().await.unwrap();
 
     // a certificate from a self-made "a.localhost" root is refused
     let fake_key = new_key();

@@ -203,7 +203,7 @@ async fn reusing_an_expired_session_id_purges_its_key_packages_and_keeps_history
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_packages_per_session_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_with(dir.path(), |c| c.max_key_packages_per_session = 3).await;
+    let server = spawn_local_with(dir.path(), |c| c.max_key_packages_per_session = 3).await;
     let base = server.base_url();
     let fid = register(&base, "max", "pw").await;
     let bob = register(&base, "bob", "pw").await;
@@ -288,7 +288,7 @@ async fn bogus_login(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_flood_gets_429_with_retry_after_while_other_routes_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_with(dir.path(), |c| {
+    let server = spawn_local_with(dir.path(), |c| {
         c.rate_trust_per_minute = 20;
         c.rate_challenge_per_minute = 5;
     })
@@ -357,7 +357,7 @@ async fn a_login_flood_gets_429_with_retry_after_while_other_routes_answer() {
 async fn forwarded_for_is_used_only_when_configured() {
     let dir = tempfile::tempdir().unwrap();
     // by default the header is ignored: another claimed address is still limited
-    let server = spawn_with(dir.path(), |c| c.rate_trust_per_minute = 1).await;
+    let server = spawn_local_with(dir.path(), |c| c.rate_trust_per_minute = 1).await;
     let base = server.base_url();
     let http = client(&base);
     assert_ne!(bogus_login(&http, &base, Some("203.0.113.8")).await.0, 429);
@@ -365,7 +365,7 @@ async fn forwarded_for_is_used_only_when_configured() {
     server.stop().await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_with(dir.path(), |c| {
+    let server = spawn_local_with(dir.path(), |c| {
         c.rate_trust_per_minute = 1;
         c.trust_forwarded_for = true;
     })
@@ -386,7 +386,7 @@ async fn forwarded_for_is_used_only_when_configured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actor_certificates_never_outlive_the_root() {
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_with(dir.path(), |c| {
+    let server = spawn_local_with(dir.path(), |c| {
         c.root_cert_days = 1;
         c.root_renew_days = 0;
         c.actor_cert_days = 30;
@@ -404,7 +404,7 @@ async fn actor_certificates_never_outlive_the_root() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_root_near_its_end_is_renewed_at_start_keeping_the_history() {
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_with(dir.path(), |c| {
+    let server = spawn_local_with(dir.path(), |c| {
         c.root_cert_days = 1;
         c.root_renew_days = 0;
     })
@@ -447,7 +447,7 @@ async fn a_root_near_its_end_is_renewed_at_start_keeping_the_history() {
 async fn an_expired_root_is_a_server_error_not_a_bad_csr() {
     use ed25519_dalek::pkcs8::EncodePrivateKey;
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_with(dir.path(), |c| c.root_renew_days = 0).await;
+    let server = spawn_local_with(dir.path(), |c| c.root_renew_days = 0).await;
     let base = server.base_url();
     let fid = register(&base, "pat", "pw").await;
     server.stop().await.unwrap();
@@ -488,7 +488,7 @@ async fn an_expired_root_is_a_server_error_not_a_bad_csr() {
         .unwrap();
     store.close().await;
 
-    let server = spawn_with(dir.path(), |c| c.root_renew_days = 0).await;
+    let server = spawn_local_with(dir.path(), |c| c.root_renew_days = 0).await;
     let base = server.base_url();
     let csr = p2core_certs::build_csr(&new_key(), &fid, &SessionId::new("s").unwrap()).unwrap();
     let body = serde_json::to_vec(&serde_json::json!({
@@ -535,7 +535,7 @@ async fn file_modes_are_fixed_on_start_of_an_existing_data_dir() {
     // a data directory the operator made beforehand, world-readable
     std::fs::create_dir(&data).unwrap();
     chmod(&data, 0o755);
-    let server = spawn_with(&data, |_| {}).await;
+    let server = spawn_local_with(&data, |_| {}).await;
     server.stop().await.unwrap();
     assert_eq!(mode(&data), 0o700);
 
@@ -555,7 +555,7 @@ async fn file_modes_are_fixed_on_start_of_an_existing_data_dir() {
     chmod(&keys, 0o755);
     chmod(&key_files[0], 0o644);
     chmod(&db, 0o644);
-    let server = spawn_with(&data, |_| {}).await;
+    let server = spawn_local_with(&data, |_| {}).await;
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&keys), 0o700);
     assert_eq!(mode(&key_files[0]), 0o600);

@@ -61,7 +61,7 @@ async fn read_response(stream: &mut TcpStream) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_half_sent_requests_are_closed_while_a_normal_request_answers() {
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_with(dir.path(), |c| {
+    let server = spawn_local_with(dir.path(), |c| {
         c.header_timeout_seconds = 2;
         c.idle_timeout_seconds = 600;
     })
@@ -100,7 +100,7 @@ async fn two_hundred_half_sent_requests_are_closed_while_a_normal_request_answer
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_never_arrives_gets_408_and_idle_connections_are_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_with(dir.path(), |c| {
+    let server = spawn_local_with(dir.path(), |c| {
         c.body_timeout_seconds = 1;
         c.idle_timeout_seconds = 2;
     })
@@ -126,7 +126,7 @@ async fn a_body_that_never_arrives_gets_408_and_idle_connections_are_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_wait_until_a_slot_frees() {
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_with(dir.path(), |c| {
+    let server = spawn_local_with(dir.path(), |c| {
         c.max_connections = 4;
         c.header_timeout_seconds = 600;
         c.idle_timeout_seconds = 600;
@@ -206,7 +206,7 @@ async fn shutdown_finishes_the_request_in_flight_and_then_refuses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_over_the_whole_request_timeout_gets_a_json_503() {
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_with(dir.path(), |c| {
+    let server = spawn_local_with(dir.path(), |c| {
         c.request_timeout_seconds = 1;
         c.body_timeout_seconds = 600;
     })

@@ -4,7 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use p2core_routes::session_identify;
-use p2core_types::{ChallengeString, ErrorCode, IdCert, UnixTimestamp};
+use p2core_types::challenge::{MAX_CHALLENGE_LEN, MIN_CHALLENGE_LEN};
+use p2core_types::{CompletedChallenge, ErrorCode, IdCert, UnixTimestamp};
 
 use super::{now, parse_cert, stored_cert};
 use crate::auth::{Auth, new_token};
@@ -49,12 +50,54 @@ fn foreign_cert<S>(state: &SharedState<S>, pem: &str) -> ApiResult<IdCert> {
     Ok(cert)
 }
 
+/// Longest accepted `id_cert` PEM text, in bytes (an ID-Cert is well under 2 KiB).
+const MAX_CERT_PEM_BYTES: usize = 16 * 1024;
+
+/// Cheap checks on the request's sizes, before any parsing or lookup.
+fn check_identify_sizes<S>(
+    state: &SharedState<S>,
+    req: &session_identify::Request,
+) -> ApiResult<()> {
+    if req.id_cert.len() > MAX_CERT_PEM_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("id_cert is longer than {MAX_CERT_PEM_BYTES} bytes"),
+        ));
+    }
+    super::check_auth_payload(state, req.auth_payload.as_ref())
+}
+
+/// Checks the completed challenge's form (after the certificate's, so that a
+/// request that is wrong in both gets the certificate error).
+fn check_challenge_form(completed: &CompletedChallenge) -> ApiResult<()> {
+    if !(MIN_CHALLENGE_LEN..=MAX_CHALLENGE_LEN).contains(&completed.challenge.len()) {
+        return Err(ApiError::new(
+            ErrorCode::ChallengeUnknown,
+            "this server did not issue that challenge (wrong length)",
+        ));
+    }
+    // An Ed25519 signature is 64 bytes: 128 hex digits.
+    if completed.signature.len() != 128 {
+        return Err(ApiError::new(
+            ErrorCode::ChallengeFailed,
+            "the signature must be 128 hex digits (an Ed25519 signature)",
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /session/identify`: a foreign actor proves possession of its ID-Cert's
 /// key by signing a challenge this server issued, and gets a session token.
+///
+/// Everything is checked before anything is used up or stored: sizes, the
+/// certificate's form, that the challenge is outstanding and unexpired, the
+/// signature, and the certificate at the actor's home server. Only then is
+/// the challenge taken (once) and the session stored.
 pub async fn session_identify<S: Store>(
     State(state): State<SharedState<S>>,
     JsonBody(req): JsonBody<session_identify::Request>,
 ) -> ApiResult<(StatusCode, Json<session_identify::Response>)> {
+    check_identify_sizes(&state, &req)?;
     let cert = foreign_cert(&state, &req.id_cert)?;
     let (Some(fid), Some(session), Some(key)) =
         (cert.subject_fid(), cert.session_id(), cert.public_key())
@@ -64,24 +107,16 @@ pub async fn session_identify<S: Store>(
             "the ID-Cert is not an Ed25519 actor certificate",
         ));
     };
+    check_challenge_form(&req.completed_challenge)?;
     let now = now();
     let challenge = &req.completed_challenge.challenge;
-    let expires = state
-        .store
-        .consume_challenge(
-            challenge,
-            fid.as_str(),
-            &req.completed_challenge.signature,
-            now,
+    let unknown = || {
+        ApiError::new(
+            ErrorCode::ChallengeUnknown,
+            "this server did not issue that challenge, or it was used already",
         )
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::ChallengeUnknown,
-                "this server did not issue that challenge, or it was used already",
-            )
-        })?;
-    let issued = ChallengeString::new(challenge.clone(), expires).map_err(ApiError::internal)?;
+    };
+    let issued = state.challenges.get(challenge).ok_or_else(unknown)?;
     issued
         .verify_solution(&req.completed_challenge.signature, key, now)
         .map_err(|e| match e {
@@ -95,11 +130,27 @@ pub async fn session_identify<S: Store>(
         .verify_foreign_cert(&cert, UnixTimestamp::now())
         .await
         .map_err(federation_error)?;
+    if !state.challenges.take(challenge) {
+        return Err(unknown());
+    }
     let (token, hash) = new_token();
-    state
+    let opened = state
         .store
-        .open_foreign_session(fid, session, &cert.to_pem(), &hash, now)
+        .open_foreign_session(
+            fid,
+            session,
+            &cert.to_pem(),
+            cert.not_after(),
+            &hash,
+            now,
+            state.config.max_sessions_per_actor,
+        )
         .await?;
+    if !opened {
+        return Err(super::too_many_sessions(
+            state.config.max_sessions_per_actor,
+        ));
+    }
     tracing::info!(fid = %fid, "foreign actor identified");
     Ok((
         StatusCode::CREATED,
@@ -141,7 +192,7 @@ pub async fn update_extern_idcert<S: Store>(
                 Ok(()) => {
                     state
                         .store
-                        .update_foreign_cert(me.id, &cert.to_pem(), now())
+                        .update_foreign_cert(me.id, &cert.to_pem(), cert.not_after(), now())
                         .await?;
                     tracing::info!(fid = %me.fid, "foreign session updated its ID-Cert");
                     Ok(StatusCode::CREATED)

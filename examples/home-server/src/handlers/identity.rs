@@ -58,6 +58,7 @@ pub async fn register<S: Store>(
             ),
         ));
     }
+    super::check_auth_payload(&state, req.auth_payload.as_ref())?;
     if state.store.actor_exists(&fid).await?.is_some() {
         return Err(ApiError::new(
             ErrorCode::FederationIdTaken,
@@ -217,6 +218,7 @@ pub async fn trust_inner<S: Store>(
     csr_pem: &str,
 ) -> ApiResult<(String, String)> {
     let (actor_id, fid) = check_credentials(state, username, password).await?;
+    super::check_session_limit(state, actor_id).await?;
     let csr = parse_csr(csr_pem)?;
     let out = issue_and_store(state, &csr, &fid, |cert, hash| {
         let event = PendingEvent::new(&NewSession {
@@ -240,6 +242,7 @@ pub async fn session_trust<S: Store>(
     State(state): State<SharedState<S>>,
     JsonBody(req): JsonBody<session_trust::Request>,
 ) -> ApiResult<(StatusCode, Json<session_trust::Response>)> {
+    super::check_auth_payload(&state, req.auth_payload.as_ref())?;
     let (id_cert, token) = trust_inner(&state, &req.username, &req.password, &req.csr).await?;
     Ok((
         StatusCode::CREATED,

@@ -43,3 +43,43 @@ pub(crate) fn days(d: u32) -> Duration {
 pub(crate) fn now() -> UnixTimestamp {
     UnixTimestamp::now()
 }
+
+/// 413 `P2CORE_PAYLOAD_TOO_LARGE` if `auth_payload`'s JSON text is longer than
+/// `--max-auth-payload-bytes`.
+pub(crate) fn check_auth_payload<S>(
+    state: &crate::state::SharedState<S>,
+    auth_payload: Option<&serde_json::Value>,
+) -> Result<(), ApiError> {
+    let max = state.config.max_auth_payload_bytes;
+    let len = auth_payload.map_or(0, |v| v.to_string().len());
+    if u64::try_from(len).unwrap_or(u64::MAX) > max {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("auth_payload is {len} bytes long; this server accepts at most {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// 409 `P2CORE_TOO_MANY_SESSIONS` if the local actor has `--max-sessions-per-actor`
+/// live sessions already.
+pub(crate) async fn check_session_limit<S: crate::storage::Store>(
+    state: &crate::state::SharedState<S>,
+    actor_id: i64,
+) -> Result<(), ApiError> {
+    let max = state.config.max_sessions_per_actor;
+    if state.store.live_session_count(actor_id, now()).await? >= max {
+        return Err(too_many_sessions(max));
+    }
+    Ok(())
+}
+
+/// The 409 `P2CORE_TOO_MANY_SESSIONS` error.
+pub(crate) fn too_many_sessions(max: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::TooManySessions,
+        format!(
+            "this actor has {max} live sessions here, the most this server allows; end one first"
+        ),
+    )
+}

@@ -31,10 +31,12 @@ pub async fn challenge<S: Store>(
     let now = now();
     let lifetime = std::time::Duration::from_secs(state.config.challenge_seconds);
     let c = ChallengeString::generate(now, lifetime);
-    state
-        .store
-        .insert_challenge(c.challenge(), c.expires(), now)
-        .await?;
+    state.challenges.insert(&c, now).map_err(|_| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "too many challenges are outstanding; try again in a moment",
+        )
+    })?;
     Ok(Json(c))
 }
 

@@ -88,6 +88,10 @@ pub struct ForeignSession {
     pub session_id: SessionId,
     /// PEM of the ID-Cert it authenticated with (or updated to).
     pub cert_pem: String,
+    /// End of that ID-Cert's validity: the session ends then at the latest.
+    pub not_after: UnixTimestamp,
+    /// When the actor's home server last confirmed the ID-Cert.
+    pub checked_at: UnixTimestamp,
 }
 
 /// Who a session token belongs to.
@@ -276,24 +280,60 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTimestamp,
     ) -> impl Future<Output = StoreResult<Vec<(String, bool)>>> + Send;
 
-    /// Opens (or re-opens) a foreign session and stores its token; a previous
-    /// live session with the same FID and session ID is ended.
+    /// Opens (or re-opens) a foreign session, confirmed by its home server at
+    /// `now` and ending at `not_after` at the latest, and stores its token; a
+    /// previous live session with the same FID and session ID is ended.
+    /// Returns `false` (and stores nothing) if the actor already has
+    /// `max_sessions` other live foreign sessions here.
+    #[allow(clippy::too_many_arguments)]
     fn open_foreign_session(
         &self,
         fid: &FederationId,
         session_id: &SessionId,
         cert_pem: &str,
+        not_after: UnixTimestamp,
         token_hash: &[u8],
         now: UnixTimestamp,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+        max_sessions: u64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 
-    /// Replaces the certificate of a foreign session.
+    /// Replaces the certificate of a foreign session (confirmed at `now`).
     fn update_foreign_cert(
         &self,
         id: i64,
         cert_pem: &str,
+        not_after: UnixTimestamp,
         now: UnixTimestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Live foreign sessions last confirmed before `checked_before`, least
+    /// recently confirmed first, at most `limit`.
+    fn foreign_sessions_due(
+        &self,
+        checked_before: UnixTimestamp,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<ForeignSession>>> + Send;
+
+    /// Records that the home server confirmed a foreign session at `now`.
+    fn mark_foreign_checked(
+        &self,
+        id: i64,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Ends the live foreign sessions whose ID-Cert expired before `now`
+    /// (revoking their tokens); returns how many.
+    fn end_expired_foreign_sessions(
+        &self,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Number of live sessions (valid, not invalidated ID-Certs) of a local actor.
+    fn live_session_count(
+        &self,
+        actor_id: i64,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Ends a foreign session and revokes its token.
     fn end_foreign_session(
@@ -301,24 +341,6 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         now: UnixTimestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-
-    /// Stores an issued challenge (and prunes long-expired unused ones).
-    fn insert_challenge(
-        &self,
-        challenge: &str,
-        expires: UnixTimestamp,
-        now: UnixTimestamp,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-
-    /// Marks a challenge used (atomically: only one caller can succeed) and
-    /// returns its expiry; `None` if unknown or already used.
-    fn consume_challenge(
-        &self,
-        challenge: &str,
-        used_by: &str,
-        solution: &str,
-        now: UnixTimestamp,
-    ) -> impl Future<Output = StoreResult<Option<UnixTimestamp>>> + Send;
 
     /// Adds KeyPackages to a session (all or nothing), bound to the session's
     /// certificate `session.cert_serial`. In the same transaction: `NotFound` if

@@ -415,7 +415,8 @@ impl Store for SqliteStore {
             "SELECT t.cert_serial, t.foreign_session_id,
                     c.actor_id, a.fid AS local_fid, c.session_id AS local_session, c.cert_pem AS local_pem,
                     c.not_after, c.invalidated_at,
-                    f.fid AS foreign_fid, f.session_id AS foreign_session, f.cert_pem AS foreign_pem, f.ended_at
+                    f.fid AS foreign_fid, f.session_id AS foreign_session, f.cert_pem AS foreign_pem, f.ended_at,
+                    f.not_after AS foreign_not_after, f.checked_at AS foreign_checked_at
              FROM tokens t
              LEFT JOIN id_certs c ON c.serial = t.cert_serial
              LEFT JOIN actors a ON a.id = c.actor_id
@@ -443,7 +444,8 @@ impl Store for SqliteStore {
         let Some(id) = row.try_get::<Option<i64>, _>("foreign_session_id")? else {
             return Ok(None);
         };
-        if row.try_get::<Option<i64>, _>("ended_at")?.is_some() {
+        let not_after = ts(row.try_get("foreign_not_after")?);
+        if row.try_get::<Option<i64>, _>("ended_at")?.is_some() || not_after < now {
             return Ok(None);
         }
         Ok(Some(Caller::Foreign(ForeignSession {
@@ -451,6 +453,8 @@ impl Store for SqliteStore {
             fid: parse_fid(row.try_get("foreign_fid")?)?,
             session_id: parse_session(row.try_get("foreign_session")?)?,
             cert_pem: row.try_get("foreign_pem")?,
+            not_after,
+            checked_at: ts(row.try_get("foreign_checked_at")?),
         })))
     }
 
@@ -487,10 +491,24 @@ impl Store for SqliteStore {
         fid: &FederationId,
         session_id: &SessionId,
         cert_pem: &str,
+        not_after: UnixTimestamp,
         token_hash: &[u8],
         now: UnixTimestamp,
-    ) -> StoreResult<()> {
+        max_sessions: u64,
+    ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await?;
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM foreign_sessions
+             WHERE fid = ? AND session_id <> ? AND ended_at IS NULL AND not_after >= ?",
+        )
+        .bind(fid.as_str())
+        .bind(session_id.as_str())
+        .bind(db_ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        if u64::try_from(others).unwrap_or(0) >= max_sessions {
+            return Ok(false);
+        }
         let old: Option<i64> = sqlx::query_scalar(
             "UPDATE foreign_sessions SET ended_at = ? WHERE fid = ? AND session_id = ? AND ended_at IS NULL RETURNING id",
         )
@@ -503,12 +521,15 @@ impl Store for SqliteStore {
             Self::revoke_foreign_token(&mut tx, old, now).await?;
         }
         let id = sqlx::query(
-            "INSERT INTO foreign_sessions (fid, session_id, cert_pem, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO foreign_sessions (fid, session_id, cert_pem, created_at, updated_at, not_after, checked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(fid.as_str())
         .bind(session_id.as_str())
         .bind(cert_pem)
         .bind(db_ts(now))
+        .bind(db_ts(now))
+        .bind(db_ts(not_after))
         .bind(db_ts(now))
         .execute(&mut *tx)
         .await?
@@ -522,19 +543,23 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn update_foreign_cert(
         &self,
         id: i64,
         cert_pem: &str,
+        not_after: UnixTimestamp,
         now: UnixTimestamp,
     ) -> StoreResult<()> {
         let n = sqlx::query(
-            "UPDATE foreign_sessions SET cert_pem = ?, updated_at = ? WHERE id = ? AND ended_at IS NULL",
+            "UPDATE foreign_sessions SET cert_pem = ?, not_after = ?, updated_at = ?, checked_at = ?
+             WHERE id = ? AND ended_at IS NULL",
         )
         .bind(cert_pem)
+        .bind(db_ts(not_after))
+        .bind(db_ts(now))
         .bind(db_ts(now))
         .bind(id)
         .execute(&self.writer)
@@ -547,6 +572,68 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn foreign_sessions_due(
+        &self,
+        checked_before: UnixTimestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ForeignSession>> {
+        let rows = sqlx::query(
+            "SELECT id, fid, session_id, cert_pem, not_after, checked_at FROM foreign_sessions
+             WHERE ended_at IS NULL AND checked_at <= ? ORDER BY checked_at LIMIT ?",
+        )
+        .bind(db_ts(checked_before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ForeignSession {
+                    id: r.try_get("id")?,
+                    fid: parse_fid(r.try_get("fid")?)?,
+                    session_id: parse_session(r.try_get("session_id")?)?,
+                    cert_pem: r.try_get("cert_pem")?,
+                    not_after: ts(r.try_get("not_after")?),
+                    checked_at: ts(r.try_get("checked_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn mark_foreign_checked(&self, id: i64, now: UnixTimestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE foreign_sessions SET checked_at = ? WHERE id = ? AND ended_at IS NULL")
+            .bind(db_ts(now))
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn end_expired_foreign_sessions(&self, now: UnixTimestamp) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await?;
+        let ended: Vec<i64> = sqlx::query_scalar(
+            "UPDATE foreign_sessions SET ended_at = ?1 WHERE ended_at IS NULL AND not_after < ?1 RETURNING id",
+        )
+        .bind(db_ts(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &ended {
+            Self::revoke_foreign_token(&mut tx, *id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(u64::try_from(ended.len()).unwrap_or(u64::MAX))
+    }
+
+    async fn live_session_count(&self, actor_id: i64, now: UnixTimestamp) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM id_certs WHERE actor_id = ? AND invalidated_at IS NULL AND not_after >= ?",
+        )
+        .bind(actor_id)
+        .bind(db_ts(now))
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn end_foreign_session(&self, id: i64, now: UnixTimestamp) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE foreign_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
@@ -557,48 +644,6 @@ impl Store for SqliteStore {
         Self::revoke_foreign_token(&mut tx, id, now).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn insert_challenge(
-        &self,
-        challenge: &str,
-        expires: UnixTimestamp,
-        now: UnixTimestamp,
-    ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
-        // Unused challenges that expired over an hour ago carry no information worth keeping.
-        sqlx::query("DELETE FROM challenges WHERE used_at IS NULL AND expires < ?")
-            .bind(db_ts(now).saturating_sub(3600))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO challenges (challenge, expires, created_at) VALUES (?, ?, ?)")
-            .bind(challenge)
-            .bind(db_ts(expires))
-            .bind(db_ts(now))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn consume_challenge(
-        &self,
-        challenge: &str,
-        used_by: &str,
-        solution: &str,
-        now: UnixTimestamp,
-    ) -> StoreResult<Option<UnixTimestamp>> {
-        let expires: Option<i64> = sqlx::query_scalar(
-            "UPDATE challenges SET used_at = ?, used_by = ?, solution = ?
-             WHERE challenge = ? AND used_at IS NULL RETURNING expires",
-        )
-        .bind(db_ts(now))
-        .bind(used_by)
-        .bind(solution)
-        .bind(challenge)
-        .fetch_optional(&self.writer)
-        .await?;
-        Ok(expires.map(ts))
     }
 
     async fn add_key_packages(

@@ -3,6 +3,8 @@
 //! driven through the `p2core-routes` client.
 #![allow(dead_code)]
 
+pub mod fake;
+
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
@@ -19,6 +21,17 @@ pub async fn spawn(
     admins: &[&str],
     peers: &[(&str, String)],
 ) -> RunningServer {
+    spawn_with(dir, domain, admins, peers, |_| {}).await
+}
+
+/// Like [`spawn`], with `tweak` applied to the configuration before the start.
+pub async fn spawn_with(
+    dir: &Path,
+    domain: &str,
+    admins: &[&str],
+    peers: &[(&str, String)],
+    tweak: impl FnOnce(&mut Config),
+) -> RunningServer {
     let mut config = Config::with_data_dir(dir);
     config.domain = DomainName::new(domain).unwrap();
     config.listen = "127.0.0.1:0".parse().unwrap();
@@ -28,11 +41,9 @@ pub async fn spawn(
         .collect();
     config.peers = peers
         .iter()
-        .map(|(d, url)| Peer {
-            domain: DomainName::new(d).unwrap(),
-            url: url.clone(),
-        })
+        .map(|(d, url)| Peer::new(DomainName::new(d).unwrap(), url).unwrap())
         .collect();
+    tweak(&mut config);
     start(config, false).await.expect("server starts")
 }
 
@@ -162,7 +173,7 @@ pub async fn raw(
 // ---- helper B (issue 7): servers with adjusted limits, operator-made admins ----
 
 /// Starts a server for `localhost` with data in `dir` after `adjust` changed the config.
-pub async fn spawn_with(dir: &Path, adjust: impl FnOnce(&mut Config)) -> RunningServer {
+pub async fn spawn_local_with(dir: &Path, adjust: impl FnOnce(&mut Config)) -> RunningServer {
     let mut config = Config::with_data_dir(dir);
     config.listen = "127.0.0.1:0".parse().unwrap();
     adjust(&mut config);
@@ -180,4 +191,33 @@ pub async fn create_admin(dir: &Path, domain: &str, name: &str, password: &str) 
         .await
         .expect("admin create");
     FederationId::from_parts(name, &config.domain).unwrap()
+}
+
+/// Sends a prepared `POST /session/identify` (the typed client only sends
+/// challenges it fetched and signed itself) and returns (status, JSON body).
+pub async fn post_identify(
+    base: &str,
+    req: &p2core_routes::session_identify::Request,
+) -> (u16, serde_json::Value) {
+    raw(
+        base,
+        p2core_routes::http::Method::POST,
+        p2core_routes::session_identify::INFO.path,
+        None,
+        Some("application/json"),
+        serde_json::to_vec(req).unwrap(),
+    )
+    .await
+}
+
+/// Asserts that a raw answer is the JSON error with `status` and `code`.
+#[track_caller]
+pub fn assert_raw_error(answer: &(u16, serde_json::Value), status: u16, code: ErrorCode) {
+    assert_eq!(answer.0, status, "status of {}", answer.1);
+    assert_eq!(
+        answer.1["error"].as_str(),
+        Some(code.as_str()),
+        "code of {}",
+        answer.1
+    );
 }

@@ -332,7 +332,8 @@ pub async fn check_root<S: Store>(
         tracing::error!(
             serial = keys.serial,
             "the server's root certificate has expired; no certificates can be issued until \
-             it is renewed with `p2core-home-server admin renew-root`"
+             it is renewed: stop the server and run `p2core-home-server admin renew-root`, or \
+             start it with --root-renew-days above 0"
         );
         return Ok(RootCheck::Expired);
     }
@@ -341,8 +342,9 @@ pub async fn check_root<S: Store>(
             serial = keys.serial,
             days_left = left / day,
             not_after = keys.issuer.root().not_after().0,
-            "the server's root certificate expires soon; renew it with \
-             `p2core-home-server admin renew-root` (automatic renewal: --root-renew-days {})",
+            "the server's root certificate expires soon; it is renewed automatically when \
+             --root-renew-days ({}, 0 = off) days are left, or stop the server and run \
+             `p2core-home-server admin renew-root`",
             config.root_renew_days
         );
         return Ok(RootCheck::ExpiresSoon);

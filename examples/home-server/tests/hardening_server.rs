@@ -146,8 +146,12 @@ async fn reusing_an_expired_session_id_purges_its_key_packages_and_keeps_history
     let nb = old.cert().not_before();
     server.stop().await.unwrap();
 
-    // the tablet's certificate expires without being revoked
+    // the tablet's certificate expires without being revoked (its end is
+    // moved to its start; wait until that second is over, so it has ended)
     expire_in_db(dir.path(), "tablet", nb).await;
+    while UnixTimestamp::now().0 <= nb.0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let server = spawn(dir.path(), "localhost", &[], &[]).await;
     let base = server.base_url();

@@ -115,7 +115,7 @@ fn issue_error(e: p2core_certs::CertError) -> ApiError {
             tracing::error!(
                 error = %e,
                 "cannot issue certificates: this server's root certificate has expired; \
-                 renew it with `p2core-home-server admin renew-root`"
+                 stop the server and run `p2core-home-server admin renew-root`"
             );
             ApiError::new(
                 ErrorCode::Unavailable,

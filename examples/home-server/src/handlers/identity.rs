@@ -146,7 +146,13 @@ where
             Some(days(state.config.actor_cert_days)),
             serial,
         )
-        .map_err(|e| ApiError::new(ErrorCode::InvalidCsr, e.to_string()))?;
+        .map_err(|e| match e {
+            // documented for session_trust: the CSR's session ID itself is invalid
+            p2core_certs::CertError::InvalidSessionId { .. } => {
+                ApiError::new(ErrorCode::InvalidSessionId, e.to_string())
+            }
+            _ => ApiError::new(ErrorCode::InvalidCsr, e.to_string()),
+        })?;
     let session_id = cert
         .session_id()
         .cloned()

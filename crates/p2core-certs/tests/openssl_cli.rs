@@ -1,6 +1,7 @@
 //! Our output checked by the `openssl` command line tool: `openssl verify`
 //! accepts a root + actor pair we issued, `openssl req -verify` accepts a CSR
-//! we built. Skipped (with a note on stderr) when `openssl` is not on PATH.
+//! we built. These tests fail (they never skip) when `openssl` is not on PATH:
+//! `.ci/run` installs it.
 
 use std::path::Path;
 use std::process::Command;
@@ -9,13 +10,20 @@ use p2core_certs::{Issuer, build_csr, create_root_cert, fresh_serial};
 use p2core_types::ed25519_dalek::SigningKey;
 use p2core_types::{DomainName, FederationId, SessionId, UnixTimestamp, random};
 
-fn openssl_available() -> bool {
+/// Panics with a clear message when `openssl` cannot be run: a machine
+/// without it must not report these tests as passed.
+fn require_openssl() {
     match Command::new("openssl").arg("version").output() {
-        Ok(out) if out.status.success() => true,
-        _ => {
-            eprintln!("skipping: `openssl` is not on PATH");
-            false
-        }
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "`openssl version` failed ({}); these tests need the OpenSSL command line tool \
+             (Debian: apt-get install openssl; `.ci/run` installs it)",
+            out.status
+        ),
+        Err(e) => panic!(
+            "`openssl` is not installed or not on PATH ({e}); these tests need it \
+             (Debian: apt-get install openssl; `.ci/run` installs it)"
+        ),
     }
 }
 
@@ -39,9 +47,7 @@ fn key() -> SigningKey {
 
 #[test]
 fn openssl_verify_accepts_our_root_and_actor_cert() {
-    if !openssl_available() {
-        return;
-    }
+    require_openssl();
     let dir = tempfile::tempdir().unwrap();
     let now = UnixTimestamp::now();
     for domain in ["example.com", "localhost", "chat.sub.example.org"] {
@@ -81,9 +87,7 @@ fn openssl_verify_accepts_our_root_and_actor_cert() {
 
 #[test]
 fn openssl_verify_rejects_an_actor_cert_under_another_root() {
-    if !openssl_available() {
-        return;
-    }
+    require_openssl();
     // makes sure the positive test above is not vacuous
     let dir = tempfile::tempdir().unwrap();
     let now = UnixTimestamp::now();

@@ -87,17 +87,103 @@ fn actor_signature_is_checked_over_received_tbs() {
     assert_err!(actor_err(&f), CertError::ActorSignatureInvalid);
 }
 
+/// The OID of a private, unknown extension (non-critical, so it is ignored).
+const PRIVATE_EXT: &str = "1.3.6.1.4.1.55555.1";
+
+/// `forge`'s extensions plus one that spells out `critical FALSE`, as the raw
+/// `Extensions` SEQUENCE.
+fn with_explicit_false(exts: &[x509_cert::ext::Extension]) -> Vec<u8> {
+    let mut parts: Vec<Vec<u8>> = exts
+        .iter()
+        .map(|e| der::Encode::to_der(e).unwrap())
+        .collect();
+    parts.push(explicit_false_ext(PRIVATE_EXT, &[0x05, 0x00]));
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    seq(&refs)
+}
+
 #[test]
 fn signature_covers_the_received_bytes_not_a_re_encoding() {
-    // A TBSCertificate with a non-canonical (but accepted-by-nobody) encoding
-    // cannot be built with DER parsers, so check the property directly: the
-    // verified bytes are a slice of the input.
-    let cert = Forge::actor().cert();
-    let der = cert.as_der();
-    let tbs = cert.tbs_der();
-    let start = tbs.as_ptr() as usize - der.as_ptr() as usize;
-    assert_eq!(&der[start..start + tbs.len()], tbs);
-    assert_eq!(tbs, Forge::actor().tbs_der().as_slice());
+    // An extension that spells out `critical BOOLEAN FALSE` is accepted by the
+    // parser but dropped by every DER re-encoding, so the received TBS and its
+    // re-encoding differ. The certificate is signed over the received bytes:
+    // a verifier that re-encodes the TBS rejects it, p2core must accept it.
+    for (mut f, is_root) in [(Forge::actor(), false), (Forge::root("example.com"), true)] {
+        f.raw_extensions = Some(with_explicit_false(&f.extensions));
+        let received = f.tbs_der();
+        let cert = f.cert();
+        assert_eq!(cert.tbs_der(), received.as_slice());
+        let re_encoded = der::Encode::to_der(cert.certificate().tbs_certificate()).unwrap();
+        assert_ne!(
+            re_encoded, received,
+            "the test certificate must not be canonical DER, or it proves nothing"
+        );
+        assert_eq!(
+            re_encoded.len() + 3,
+            received.len(),
+            "only BOOLEAN FALSE is dropped"
+        );
+        // re-serialising gives back exactly the received bytes
+        assert_eq!(cert.as_der(), f.der().as_slice());
+        assert_eq!(
+            p2core_types::IdCert::from_pem(&cert.to_pem())
+                .unwrap()
+                .as_der(),
+            f.der().as_slice()
+        );
+        if is_root {
+            verify_root(&cert, T).unwrap();
+        } else {
+            verify_actor_cert(&cert, &good_root(), T).unwrap();
+        }
+
+        // The converse: signed over the re-encoding, sent with the received
+        // encoding. A re-encoding verifier would accept this one.
+        let wrong = p2core_types::IdCert::from_der(&f.der_signed_over(&re_encoded)).unwrap();
+        if is_root {
+            assert_err!(verify_root(&wrong, T), CertError::RootSignatureInvalid);
+        } else {
+            assert_err!(
+                verify_actor_cert(&wrong, &good_root(), T),
+                CertError::ActorSignatureInvalid
+            );
+        }
+    }
+}
+
+#[test]
+fn csr_signature_covers_the_received_bytes_not_a_re_encoding() {
+    // The attributes are a SET OF, which DER sorts; x509-cert accepts an
+    // unsorted one and sorts it when re-encoding. Put the longer attribute
+    // (the extensionRequest) before a short unstructuredName.
+    let mut f = CsrForge::alice();
+    let short = seq(&[
+        &der::Encode::to_der(&der::asn1::ObjectIdentifier::new_unwrap(
+            "1.2.840.113549.1.9.2",
+        ))
+        .unwrap(),
+        &tlv(0x31, &tlv(0x0c, b"x")),
+    ]);
+    let long = f.extension_request_der();
+    assert!(long.len() > short.len());
+    f.raw_attributes = Some([long, short].concat());
+    let received = f.info_der();
+    let csr = f.csr();
+    assert_eq!(csr.info_der(), received.as_slice());
+    let re_encoded = der::Encode::to_der(&csr.request().info).unwrap();
+    assert_ne!(
+        re_encoded, received,
+        "the test CSR must not be canonical DER"
+    );
+    assert_eq!(re_encoded.len(), received.len(), "only the order differs");
+    assert_eq!(csr.as_der(), f.der().as_slice());
+    verify_csr(&csr, &alice(), &example_com()).unwrap();
+
+    let wrong = p2core_types::IdCsr::from_der(&f.der_signed_over(&re_encoded)).unwrap();
+    assert_err!(
+        verify_csr(&wrong, &alice(), &example_com()),
+        CertError::CsrSignatureInvalid
+    );
 }
 
 #[test]

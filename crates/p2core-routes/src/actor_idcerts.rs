@@ -41,7 +41,6 @@ pub const INFO: RouteInfo = RouteInfo {
     errors: &[
         ErrorCode::BadRequest,
         ErrorCode::InvalidFederationId,
-        ErrorCode::InvalidSessionId,
         ErrorCode::NotFound,
     ],
     summary: "The ID-Certs of an actor registered here (optionally only those valid at \

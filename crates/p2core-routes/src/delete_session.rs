@@ -28,9 +28,6 @@ pub const INFO: RouteInfo = RouteInfo {
     errors: &[
         ErrorCode::Unauthorized,
         ErrorCode::BadRequest,
-        ErrorCode::UnsupportedMediaType,
-        ErrorCode::InvalidSessionId,
-        ErrorCode::Forbidden,
         ErrorCode::NotFound,
     ],
     summary: "Invalidate one of the caller's own actor's sessions (its ID-Cert and token); \

@@ -32,9 +32,36 @@ impl UnixTimestamp {
         self.0
     }
 
-    /// This timestamp as a [`SystemTime`].
+    /// This timestamp as a [`SystemTime`], saturating at the latest time the
+    /// platform can represent (it never panics, whatever the value).
+    ///
+    /// ```
+    /// use p2core_types::UnixTimestamp;
+    /// let t = UnixTimestamp(u64::MAX).to_system_time(); // no panic
+    /// assert!(t > UnixTimestamp(4_000_000_000).to_system_time());
+    /// ```
     pub fn to_system_time(self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.0)
+        if let Some(t) = self.checked_to_system_time() {
+            return t;
+        }
+        // The largest representable number of seconds, by binary search:
+        // `lo` is always representable, `hi` never.
+        let (mut lo, mut hi) = (0u64, self.0);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if UNIX_EPOCH.checked_add(Duration::from_secs(mid)).is_some() {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        UNIX_EPOCH + Duration::from_secs(lo)
+    }
+
+    /// This timestamp as a [`SystemTime`], or `None` if the platform cannot
+    /// represent it.
+    pub fn checked_to_system_time(self) -> Option<SystemTime> {
+        UNIX_EPOCH.checked_add(Duration::from_secs(self.0))
     }
 
     /// `self + secs`, saturating at `u64::MAX`.
@@ -132,5 +159,31 @@ mod tests {
             assert!(serde_json::from_str::<UnixTimestamp>(bad).is_err(), "{bad}");
         }
         assert_eq!(serde_json::to_string(&UnixTimestamp(7)).unwrap(), "7");
+    }
+
+    #[test]
+    fn to_system_time_never_panics_and_saturates() {
+        // Regression: `UNIX_EPOCH + Duration::from_secs(u64::MAX)` panicked.
+        let max = UnixTimestamp(u64::MAX).to_system_time();
+        for v in [
+            u64::MAX,
+            u64::MAX - 1,
+            1 << 63,
+            i64::MAX as u64 + 1,
+            1 << 62,
+        ] {
+            let t = UnixTimestamp(v).to_system_time();
+            assert!(t <= max, "{v}");
+            assert!(t >= UnixTimestamp(4_102_444_800).to_system_time(), "{v}");
+        }
+        // in range: exact, and round-trips
+        for v in [0, 1, 1_620_000_000, 4_102_444_800] {
+            let t = UnixTimestamp(v).to_system_time();
+            assert_eq!(UnixTimestamp::from(t), UnixTimestamp(v));
+            assert_eq!(UnixTimestamp(v).checked_to_system_time(), Some(t));
+        }
+        // monotone up to the saturation point
+        assert!(UnixTimestamp(u64::MAX).checked_to_system_time().is_none());
+        assert_eq!(UnixTimestamp::from(max).to_system_time(), max);
     }
 }

@@ -120,6 +120,14 @@ pub fn bc(critical: bool, ca: bool, path_len: Option<u8>) -> Extension {
     ext("2.5.29.19", critical, &v)
 }
 
+/// An extension whose encoding spells out `critical BOOLEAN FALSE`, which DER
+/// forbids (the field has `DEFAULT FALSE`): x509-cert decodes it and drops it
+/// when it re-encodes, so the received bytes differ from every re-encoding.
+pub fn explicit_false_ext(oid: &str, value: &[u8]) -> Vec<u8> {
+    let oid = ObjectIdentifier::new_unwrap(oid).to_der().unwrap();
+    seq(&[&oid, &[0x01, 0x01, 0x00], &tlv(0x04, value)])
+}
+
 pub fn ku(critical: bool, usage: impl Into<der::flagset::FlagSet<KeyUsages>>) -> Extension {
     let v = KeyUsage(usage.into()).to_der().unwrap();
     ext("2.5.29.15", critical, &v)
@@ -145,6 +153,10 @@ pub struct Forge {
     pub spki: Vec<u8>,
     /// Empty: the field is omitted.
     pub extensions: Vec<Extension>,
+    /// When set, the DER of the `Extensions` SEQUENCE, used verbatim instead
+    /// of encoding [`extensions`](Self::extensions) (for encodings that
+    /// x509-cert would not produce, such as an explicit `critical FALSE`).
+    pub raw_extensions: Option<Vec<u8>>,
     pub signer: SigningKey,
     pub tamper_signature: bool,
 }
@@ -168,6 +180,7 @@ impl Forge {
                 bc(true, true, Some(0)),
                 ku(true, KeyUsages::KeyCertSign | KeyUsages::CRLSign),
             ],
+            raw_extensions: None,
             signer: key,
             tamper_signature: false,
         }
@@ -187,6 +200,7 @@ impl Forge {
             subject: name(actor_attrs("example.com", "alice", "s1")),
             spki: ed25519_spki(&actor_key()),
             extensions: vec![bc(true, false, None), ku(true, KeyUsages::DigitalSignature)],
+            raw_extensions: None,
             signer: root_key(),
             tamper_signature: false,
         }
@@ -203,7 +217,9 @@ impl Forge {
         )
         .to_der()
         .unwrap();
-        let exts = if self.extensions.is_empty() {
+        let exts = if let Some(raw) = &self.raw_extensions {
+            tlv(0xa3, raw)
+        } else if self.extensions.is_empty() {
             vec![]
         } else {
             tlv(0xa3, &self.extensions.to_der().unwrap())
@@ -221,8 +237,14 @@ impl Forge {
     }
 
     pub fn der(&self) -> Vec<u8> {
+        self.der_signed_over(&self.tbs_der())
+    }
+
+    /// The certificate with this forge's TBS, but its signature computed over
+    /// `signed` (which may differ from the TBS that is sent).
+    pub fn der_signed_over(&self, signed: &[u8]) -> Vec<u8> {
         let tbs = self.tbs_der();
-        let mut sig = self.signer.sign(&tbs).to_bytes();
+        let mut sig = self.signer.sign(signed).to_bytes();
         if self.tamper_signature {
             sig[10] ^= 1;
         }
@@ -248,6 +270,10 @@ pub struct CsrForge {
     pub spki: Vec<u8>,
     /// Extensions for an extensionRequest attribute; `None` = no attribute.
     pub requested: Option<Vec<Extension>>,
+    /// When set, the content of the `[0] attributes` field, used verbatim
+    /// instead of the extensionRequest made from [`requested`](Self::requested)
+    /// (for encodings x509-cert would not produce, such as an unsorted SET OF).
+    pub raw_attributes: Option<Vec<u8>>,
     pub alg: Vec<u8>,
     pub signer: SigningKey,
     pub tamper_signature: bool,
@@ -260,23 +286,31 @@ impl CsrForge {
             subject: name(actor_attrs("example.com", "alice", "s1")),
             spki: ed25519_spki(&actor_key()),
             requested: Some(vec![ku(true, KeyUsages::DigitalSignature)]),
+            raw_attributes: None,
             alg: ED25519_ALG.to_vec(),
             signer: actor_key(),
             tamper_signature: false,
         }
     }
 
-    pub fn info_der(&self) -> Vec<u8> {
-        let attrs = match &self.requested {
+    /// The extensionRequest attribute made from [`requested`](Self::requested).
+    pub fn extension_request_der(&self) -> Vec<u8> {
+        match &self.requested {
             Some(exts) => {
                 // Attribute ::= SEQUENCE { type OID, values SET OF ANY }
                 let oid = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14")
                     .to_der()
                     .unwrap();
-                let value = exts.to_der().unwrap();
-                seq(&[&oid, &tlv(0x31, &value)])
+                seq(&[&oid, &tlv(0x31, &exts.to_der().unwrap())])
             }
             None => vec![],
+        }
+    }
+
+    pub fn info_der(&self) -> Vec<u8> {
+        let attrs = match &self.raw_attributes {
+            Some(raw) => raw.clone(),
+            None => self.extension_request_der(),
         };
         seq(&[
             &tlv(0x02, &[0]),
@@ -287,8 +321,14 @@ impl CsrForge {
     }
 
     pub fn der(&self) -> Vec<u8> {
+        self.der_signed_over(&self.info_der())
+    }
+
+    /// The CSR with this forge's request info, but its signature computed
+    /// over `signed` (which may differ from the info that is sent).
+    pub fn der_signed_over(&self, signed: &[u8]) -> Vec<u8> {
         let info = self.info_der();
-        let mut sig = self.signer.sign(&info).to_bytes();
+        let mut sig = self.signer.sign(signed).to_bytes();
         if self.tamper_signature {
             sig[10] ^= 1;
         }

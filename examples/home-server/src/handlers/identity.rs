@@ -122,6 +122,10 @@ fn issue_error(e: p2core_certs::CertError) -> ApiError {
                 "this server's root certificate has expired; the operator must renew it",
             )
         }
+        // documented for session_trust: the CSR's session ID itself is invalid
+        e @ p2core_certs::CertError::InvalidSessionId { .. } => {
+            ApiError::new(ErrorCode::InvalidSessionId, e.to_string())
+        }
         other => ApiError::new(ErrorCode::InvalidCsr, other.to_string()),
     }
 }

@@ -32,6 +32,9 @@
 //! * `client` — [`client::Client`], a typed async HTTP client (reqwest + rustls with the
 //!   `ring` provider). Without it the crate pulls in no HTTP client, TLS stack or async
 //!   runtime.
+//! * `gateway` — [`gateway_client`], a typed WebSocket gateway client (tokio-tungstenite):
+//!   identifies, heartbeats, resumes after a dropped connection and yields events as a
+//!   `Stream`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -68,6 +71,8 @@ pub mod actor_idcerts;
 pub mod challenge;
 pub mod delete_session;
 pub mod events;
+pub mod gateway;
+pub mod gateway_ws;
 pub mod get_key_packages;
 pub mod legacy_key_user;
 pub mod register;
@@ -83,6 +88,8 @@ pub mod upload_key_packages;
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "gateway")]
+pub mod gateway_client;
 
 pub use meta::{
     AuthRequirement, BodyKind, Endpoint, LegacyEncoding, LegacyPath, PathMatch, PathVariant,
@@ -104,7 +111,7 @@ pub const COMMON_ERRORS: &[ErrorCode] = &[
     ErrorCode::Internal,
 ];
 
-static ROUTES: [RouteInfo; 16] = [
+static ROUTES: [RouteInfo; 18] = [
     register::INFO,
     session_trust::INFO,
     rotate_session_idcert::INFO,
@@ -120,6 +127,8 @@ static ROUTES: [RouteInfo; 16] = [
     get_key_packages::INFO,
     events::INFO,
     session_identify::INFO,
+    gateway::INFO,
+    gateway_ws::INFO,
     legacy_key_user::INFO,
 ];
 
@@ -206,7 +215,11 @@ mod tests {
                 assert_eq!(r.errors, &[ErrorCode::Gone]);
             } else {
                 assert!(r.path.starts_with(&format!("{BASE_PATH}/")), "{}", r.path);
-                assert!((200..300).contains(&r.success_status));
+                // 101 only for the WebSocket upgrade.
+                assert!(
+                    (200..300).contains(&r.success_status)
+                        || (r.success_status == 101 && r.name == "gateway_ws")
+                );
                 assert!(r.alt_success_status.is_none_or(|s| (200..300).contains(&s)));
             }
             for l in r.legacy_paths {

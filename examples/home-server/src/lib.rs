@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod federation;
+pub mod gateway;
 pub mod handlers;
 pub mod keys;
 pub mod state;
@@ -38,6 +39,7 @@ use tokio::task::JoinHandle;
 pub use config::Config;
 use federation::Federation;
 use state::AppState;
+use storage::Store as _;
 use storage::sqlite::SqliteStore;
 
 /// Why the server could not start.
@@ -61,20 +63,30 @@ pub enum StartError {
 pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, StartError> {
     config.validate().map_err(StartError::Config)?;
     keys::create_private_dir(&config.data)?;
-    let store = SqliteStore::open(&config.database_path()).await?;
+    let store = SqliteStore::open(&config.database_path())
+        .await?
+        .with_max_pending_events(config.max_pending_events);
+    store.prune_events(p2core_types::UnixTimestamp::now()).await?;
     let keys =
         keys::load_or_create(&store, &config.data, &config.domain, config.root_cert_days).await?;
     let federation = Federation::new(
         &config.peers,
         Duration::from_secs(config.root_cache_seconds),
     );
-    Ok(Arc::new(AppState {
+    let hub = Arc::new(gateway::Hub::default());
+    hub.spawn_dispatcher(store.subscribe_events());
+    let gateway_config = gateway::GatewayConfig::from_config(&config);
+    let state = Arc::new(AppState {
         store,
         config,
         keys: RwLock::new(keys),
         federation,
         argon2: Argon2::default(),
-    }))
+        gateway: hub,
+        gateway_config,
+    });
+    gateway::spawn_housekeeping(&state, Duration::from_secs(600));
+    Ok(state)
 }
 
 /// A server running in a background task (used by `main` and by tests).

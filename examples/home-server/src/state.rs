@@ -21,6 +21,10 @@ pub struct AppState<S> {
     pub federation: Federation,
     /// Password hashing (argon2id, default parameters).
     pub argon2: Argon2<'static>,
+    /// Live gateway connections by session (routes committed events to them).
+    pub gateway: Arc<crate::gateway::Hub>,
+    /// Gateway parameters.
+    pub gateway_config: crate::gateway::GatewayConfig,
 }
 
 /// The state as handlers receive it.

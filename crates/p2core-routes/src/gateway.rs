@@ -31,7 +31,7 @@ pub const INFO: RouteInfo = RouteInfo {
     errors: &[],
     summary: "Gateway discovery: `{path, heartbeatInterval, maxMessageBytes, services}` — the \
               WebSocket path on this server and the parameters its Hello will announce.",
-    seed: "p2core (shared/gateway.md); the spec defines no discovery route",
+    seed: "p2core (docs/protocol-choices.md \"Gateway\"); the spec defines no discovery route",
     gone: None,
 };
 

@@ -26,8 +26,8 @@ pub const INFO: RouteInfo = RouteInfo {
     alt_success_status: None,
     errors: &[],
     summary: "The WebSocket gateway (upgrade; `101`). Hello → Identify/Resume (session token) → \
-              Identify ACK/Resumed, heartbeats, events; see `shared/gateway.md` and \
-              `docs/protocol-choices.md`.",
+              Identify ACK/Resumed, heartbeats, events; see \
+              `docs/protocol-choices.md` (\"Gateway\").",
     seed: "polyproto-core §3.2 \"WebSockets\"; polyproto 0.21 (op 12)",
     gone: None,
 };

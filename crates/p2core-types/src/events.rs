@@ -253,7 +253,10 @@ mod tests {
         .unwrap();
         assert_eq!((lenient.op, lenient.s), (6, 9));
         assert_eq!(
-            lenient.payload::<ServerCertificateChange>().unwrap().old_invalid_since,
+            lenient
+                .payload::<ServerCertificateChange>()
+                .unwrap()
+                .old_invalid_since,
             UnixTimestamp(5)
         );
     }

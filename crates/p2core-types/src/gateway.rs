@@ -800,7 +800,10 @@ mod tests {
             json!({"op": 1, "d": {}}),
             json!({"n": "core", "op": 1, "d": {}, "s": -1}),
         ] {
-            assert!(serde_json::from_value::<Envelope>(bad.clone()).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<Envelope>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
     }
 
@@ -870,9 +873,10 @@ mod tests {
     #[test]
     fn client_messages() {
         let r = roundtrip(json!({"n": "core", "op": "5", "d": {"s": "12", "token": "t"}}));
-        assert!(
-            matches!(r.client_message(), Ok(ClientMessage::Resume(Resume { s: 12, .. })))
-        );
+        assert!(matches!(
+            r.client_message(),
+            Ok(ClientMessage::Resume(Resume { s: 12, .. }))
+        ));
         let r = roundtrip(json!({"n": "core", "op": 5, "d": {"s": 12, "token": "t"}}));
         assert!(matches!(r.client_message(), Ok(ClientMessage::Resume(_))));
         let sc = roundtrip(
@@ -900,7 +904,15 @@ mod tests {
             bad.client_message(),
             Err(DecodeError::InvalidPayload { op: 2, .. })
         ));
-        assert!(!format!("{:?}", Identify { token: "secret".into() }).contains("secret"));
+        assert!(
+            !format!(
+                "{:?}",
+                Identify {
+                    token: "secret".into()
+                }
+            )
+            .contains("secret")
+        );
     }
 
     #[test]
@@ -934,7 +946,10 @@ mod tests {
             "d": {"action": "unsubscribe", "service": "x", "success": false, "error": "no"}}));
         assert!(matches!(
             ack.server_message(),
-            Ok(ServerMessage::ServiceChannelAck(ServiceChannelAck { success: false, .. }))
+            Ok(ServerMessage::ServiceChannelAck(ServiceChannelAck {
+                success: false,
+                ..
+            }))
         ));
         let ours = roundtrip(json!({"n": "p2core", "op": 1, "s": 1,
             "d": {"remaining": 0, "last_resort_used": true}}));
@@ -942,7 +957,11 @@ mod tests {
         let ServerMessage::Other(o) = ours.server_message().unwrap() else {
             panic!()
         };
-        assert!(o.to_event().payload::<crate::events::LowKeyPackages>().is_ok());
+        assert!(
+            o.to_event()
+                .payload::<crate::events::LowKeyPackages>()
+                .is_ok()
+        );
         assert_eq!(
             roundtrip(json!({"n": "core", "op": 11, "d": {}, "s": 5})).server_message(),
             Ok(ServerMessage::HeartbeatRequest)

@@ -66,7 +66,9 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
     let store = SqliteStore::open(&config.database_path())
         .await?
         .with_max_pending_events(config.max_pending_events);
-    store.prune_events(p2core_types::UnixTimestamp::now()).await?;
+    store
+        .prune_events(p2core_types::UnixTimestamp::now())
+        .await?;
     let keys =
         keys::load_or_create(&store, &config.data, &config.domain, config.root_cert_days).await?;
     let federation = Federation::new(

@@ -36,13 +36,14 @@ async fn spawn_gateway(dir: &Path, tweak: impl FnOnce(&mut Config)) -> RunningSe
     start(config, false).await.expect("server starts")
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn raw_connect(base: &str) -> Ws {
     let url = GatewayClient::url_for(base).unwrap();
-    let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws connect");
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("ws connect");
     ws
 }
 
@@ -87,8 +88,15 @@ async fn send(ws: &mut Ws, v: serde_json::Value) {
 async fn raw_identify(base: &str, token: &str) -> Ws {
     let mut ws = raw_connect(base).await;
     let hello = recv(&mut ws).await;
-    assert!(matches!(hello.server_message(), Ok(ServerMessage::Hello(_))));
-    send(&mut ws, json!({"n": "core", "op": 2, "d": {"token": token}})).await;
+    assert!(matches!(
+        hello.server_message(),
+        Ok(ServerMessage::Hello(_))
+    ));
+    send(
+        &mut ws,
+        json!({"n": "core", "op": 2, "d": {"token": token}}),
+    )
+    .await;
     let ack = recv(&mut ws).await;
     assert!(
         matches!(ack.server_message(), Ok(ServerMessage::IdentifyAck(ref a)) if a.token == token),
@@ -177,17 +185,29 @@ async fn hello_identify_and_heartbeats_on_the_wire() {
         json!({"n": "core", "op": "1", "d": {"heartbeatInterval": "300"}, "s": "0"})
     );
     // Numbers are accepted on input as well.
-    send(&mut ws, json!({"n": "core", "op": 2, "d": {"token": one.token}})).await;
+    send(
+        &mut ws,
+        json!({"n": "core", "op": 2, "d": {"token": one.token}}),
+    )
+    .await;
     let ack = recv(&mut ws).await;
     assert_eq!((ack.op, ack.s), (12, Some(1)));
     // Strings as polyproto sends them; acknowledges Hello only.
-    send(&mut ws, json!({"n": "core", "op": "0", "d": {"from": "0", "to": "0"}})).await;
+    send(
+        &mut ws,
+        json!({"n": "core", "op": "0", "d": {"from": "0", "to": "0"}}),
+    )
+    .await;
     let hb_ack = recv(&mut ws).await;
     assert_eq!((hb_ack.op, hb_ack.s), (7, Some(2)));
     assert_eq!(hb_ack.d, json!([]));
     // A heartbeat naming a missing number (the Identify ACK) gets that message
     // re-sent inside op 7, as a full envelope with its number.
-    send(&mut ws, json!({"n": "core", "op": 0, "d": {"from": 1, "to": 2, "except": [1]}})).await;
+    send(
+        &mut ws,
+        json!({"n": "core", "op": 0, "d": {"from": 1, "to": 2, "except": [1]}}),
+    )
+    .await;
     let resent = recv(&mut ws).await;
     let Ok(ServerMessage::HeartbeatAck(inner)) = resent.server_message() else {
         panic!("{resent:?}")
@@ -230,7 +250,11 @@ async fn silence_gets_a_heartbeat_request_then_4009() {
         let nudge = recv(&mut ws).await;
         assert_eq!(nudge.op, 11);
         let s = nudge.s.unwrap();
-        send(&mut ws, json!({"n": "core", "op": 0, "d": {"from": s, "to": s}})).await;
+        send(
+            &mut ws,
+            json!({"n": "core", "op": 0, "d": {"from": s, "to": s}}),
+        )
+        .await;
         assert_eq!(recv(&mut ws).await.op, 7);
     }
     server.stop().await.unwrap();
@@ -251,19 +275,31 @@ async fn every_close_code_the_server_sends() {
     // 4003: a heartbeat before Identify.
     let mut ws = raw_connect(&base).await;
     recv(&mut ws).await;
-    send(&mut ws, json!({"n": "core", "op": 0, "d": {"from": 0, "to": 0}})).await;
+    send(
+        &mut ws,
+        json!({"n": "core", "op": 0, "d": {"from": 0, "to": 0}}),
+    )
+    .await;
     assert_eq!(recv_close(&mut ws).await.0, 4003);
 
     // 4004: an unknown token.
     let mut ws = raw_connect(&base).await;
     recv(&mut ws).await;
-    send(&mut ws, json!({"n": "core", "op": 2, "d": {"token": "nope"}})).await;
+    send(
+        &mut ws,
+        json!({"n": "core", "op": 2, "d": {"token": "nope"}}),
+    )
+    .await;
     assert_eq!(recv_close(&mut ws).await.0, 4004);
 
     // 4010: Resume with nothing to resume.
     let mut ws = raw_connect(&base).await;
     recv(&mut ws).await;
-    send(&mut ws, json!({"n": "core", "op": 5, "d": {"s": "0", "token": one.token}})).await;
+    send(
+        &mut ws,
+        json!({"n": "core", "op": 5, "d": {"s": "0", "token": one.token}}),
+    )
+    .await;
     assert_eq!(recv_close(&mut ws).await.0, 4010);
 
     // 1009: a message above the size limit.
@@ -275,11 +311,23 @@ async fn every_close_code_the_server_sends() {
 
     // The rest through the typed client (identified, no reconnection).
     let cases: Vec<(serde_json::Value, CloseCode)> = vec![
-        (json!({"n": "core", "op": 99, "d": {}}), CloseCode::UnknownOpcode),
-        (json!({"n": "core", "op": 1, "d": {}}), CloseCode::UnknownOpcode),
-        (json!({"n": "other", "op": 0, "d": {}}), CloseCode::UnknownOpcode),
+        (
+            json!({"n": "core", "op": 99, "d": {}}),
+            CloseCode::UnknownOpcode,
+        ),
+        (
+            json!({"n": "core", "op": 1, "d": {}}),
+            CloseCode::UnknownOpcode,
+        ),
+        (
+            json!({"n": "other", "op": 0, "d": {}}),
+            CloseCode::UnknownOpcode,
+        ),
         (json!("not an envelope"), CloseCode::InvalidPayload),
-        (json!({"n": "core", "op": 0, "d": {"from": "x"}}), CloseCode::InvalidPayload),
+        (
+            json!({"n": "core", "op": 0, "d": {"from": "x"}}),
+            CloseCode::InvalidPayload,
+        ),
         (
             json!({"n": "core", "op": 2, "d": {"token": one.token}}),
             CloseCode::AlreadyAuthenticated,
@@ -308,7 +356,12 @@ async fn every_close_code_the_server_sends() {
             .expect("an item")
             .expect_err("a close");
         assert_eq!(err.close_code(), Some(want), "{msg}: {err}");
-        assert!(tokio::time::timeout(WAIT, gw.next_event()).await.unwrap().is_none());
+        assert!(
+            tokio::time::timeout(WAIT, gw.next_event())
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     // 4008: too many messages.
@@ -385,7 +438,13 @@ async fn unacknowledged_events_stay_for_get_events() {
     );
     assert_eq!(one.client.events_after(0).await.unwrap(), queued);
     // Acknowledging its `s` removes it.
-    assert!(one.client.events_after(queued[0].s).await.unwrap().is_empty());
+    assert!(
+        one.client
+            .events_after(queued[0].s)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The seed behaviour (no `ack`): returned once, then gone.
     let _three = trust(&base, &fid, "pw", "three").await;
@@ -414,7 +473,11 @@ async fn resume_replays_what_a_killed_connection_missed() {
     let three = trust(&base, &fid, "pw", "three").await;
     let mut ws = raw_connect(&base).await;
     recv(&mut ws).await;
-    send(&mut ws, json!({"n": "core", "op": 5, "d": {"s": last, "token": one.token}})).await;
+    send(
+        &mut ws,
+        json!({"n": "core", "op": 5, "d": {"s": last, "token": one.token}}),
+    )
+    .await;
     let resumed = recv(&mut ws).await;
     let Ok(ServerMessage::Resumed(r)) = resumed.server_message() else {
         panic!("{resumed:?}")

@@ -13,7 +13,7 @@ use p2core_types::gateway::{
 };
 use tokio::sync::mpsc;
 
-use super::{ConnShared, ResumeRecord, SERVICES, SessionKey, Sent};
+use super::{ConnShared, ResumeRecord, SERVICES, Sent, SessionKey};
 use crate::auth::hash_token;
 use crate::state::SharedState;
 use crate::storage::{Caller, Store, StoredEvent};
@@ -238,10 +238,7 @@ impl<S: Store> Conn<S> {
         Ok(())
     }
 
-    async fn on_socket(
-        &mut self,
-        msg: Option<Result<Message, axum::Error>>,
-    ) -> Result<(), End> {
+    async fn on_socket(&mut self, msg: Option<Result<Message, axum::Error>>) -> Result<(), End> {
         let msg = match msg {
             None | Some(Ok(Message::Close(_))) => return Err(End::Gone),
             Some(Err(e)) => {
@@ -278,7 +275,9 @@ impl<S: Store> Conn<S> {
             )
         })?;
         let msg = env.client_message().map_err(|e| match e {
-            DecodeError::UnknownOpcode { .. } => End::Close(CloseCode::UnknownOpcode, e.to_string()),
+            DecodeError::UnknownOpcode { .. } => {
+                End::Close(CloseCode::UnknownOpcode, e.to_string())
+            }
             DecodeError::InvalidPayload { .. } => {
                 End::Close(CloseCode::InvalidPayload, truncate(e.to_string()))
             }
@@ -305,7 +304,10 @@ impl<S: Store> Conn<S> {
                 self.require_identified()?;
                 self.service_channel(sc).await
             }
-            _ => Err(End::Close(CloseCode::UnknownOpcode, "unknown opcode".into())),
+            _ => Err(End::Close(
+                CloseCode::UnknownOpcode,
+                "unknown opcode".into(),
+            )),
         }
     }
 
@@ -328,7 +330,6 @@ impl<S: Store> Conn<S> {
         }
         Ok(())
     }
-
 }
 
 async fn authenticate<S: Store>(state: &SharedState<S>, token: &str) -> Result<SessionKey, End> {
@@ -353,7 +354,6 @@ async fn authenticate<S: Store>(state: &SharedState<S>, token: &str) -> Result<S
 }
 
 impl<S: Store> Conn<S> {
-
     fn attach(&mut self, key: SessionKey) {
         let (conn_id, events, shared) = self.state.gateway.register(&key);
         self.session = Some(Identified {
@@ -557,4 +557,3 @@ fn truncate(mut s: String) -> String {
     }
     s
 }
-

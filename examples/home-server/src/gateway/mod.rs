@@ -250,7 +250,10 @@ impl Hub {
                 match msg {
                     Ok(batch) => hub.dispatch(&batch),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(batches = n, "gateway dispatcher lagged; connections re-read the store");
+                        tracing::warn!(
+                            batches = n,
+                            "gateway dispatcher lagged; connections re-read the store"
+                        );
                         hub.resync_all();
                     }
                     Err(broadcast::error::RecvError::Closed) => return,

@@ -400,14 +400,9 @@ impl Store for SqliteStore {
             .bind(cert.session_id.as_str())
             .execute(&mut *tx)
             .await?;
-        let published = Self::queue_for_other_sessions(
-            &mut tx,
-            actor_id,
-            cert.session_id.as_str(),
-            event,
-            now,
-        )
-        .await?;
+        let published =
+            Self::queue_for_other_sessions(&mut tx, actor_id, cert.session_id.as_str(), event, now)
+                .await?;
         self.commit_and_publish(tx, published).await
     }
 

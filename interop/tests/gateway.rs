@@ -12,9 +12,9 @@ use p2core_routes::client::Client;
 use p2core_routes::{register, session_trust};
 use p2core_types::{DomainName, FederationId, SessionId};
 use polyproto::api::{HttpClient, Session};
-use polyproto::gateway::backends::tungstenite::TungsteniteBackend;
 use polyproto::gateway::BackendBehavior;
 use polyproto::gateway::backends::GatewayMessage;
+use polyproto::gateway::backends::tungstenite::TungsteniteBackend;
 use polyproto::types::gateway::payload::Identify;
 use polyproto::types::gateway::{CoreEvent, Payload};
 use polyproto::url::Url;
@@ -109,7 +109,9 @@ mod sdk_key {
                 .raw_bytes()
                 .try_into()
                 .map_err(|_| bad())?;
-            VerifyingKey::from_bytes(&bytes).map(Public).map_err(|_| bad())
+            VerifyingKey::from_bytes(&bytes)
+                .map(Public)
+                .map_err(|_| bad())
         }
     }
 
@@ -206,10 +208,8 @@ async fn polyproto_gateway_identifies_and_receives_events() {
         Url::parse(&base).unwrap(),
         None,
     );
-    let ws_url = Url::parse(
-        &p2core_routes::gateway_client::GatewayClient::url_for(&base).unwrap(),
-    )
-    .unwrap();
+    let ws_url =
+        Url::parse(&p2core_routes::gateway_client::GatewayClient::url_for(&base).unwrap()).unwrap();
     // `connect` fails unless the first message parses as a Hello.
     let gateway = TungsteniteBackend::new()
         .connect(Arc::new(sdk_session), &ws_url)

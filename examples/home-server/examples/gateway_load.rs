@@ -1,6 +1,6 @@
 //! Gateway load generator (docs/benchmarks.md, "WebSocket gateway").
 //!
-//! Opens `--sessions × --per-session` identified WebSocket connections to a
+//! Opens `--actors × --sessions × --per-session` identified WebSocket connections to a
 //! running server on loopback, keeps them heartbeating, measures the server's
 //! resident memory (from `/proc/<pid>/status`) before and after, then rotates
 //! the server key once and measures how long op 6 takes to reach every
@@ -8,9 +8,9 @@
 //!
 //! ```sh
 //! cargo run -p p2core-home-server -- --data /tmp/gw-bench --listen 127.0.0.1:3900 \
-//!     --admin bench@localhost --gateway-heartbeat-ms 10000 &
+//!     --admin bench0@localhost --gateway-heartbeat-ms 10000 &
 //! cargo run -p p2core-home-server --example gateway_load -- \
-//!     --url http://127.0.0.1:3900 --sessions 1000 --per-session 10 --server-pid $!
+//!     --url http://127.0.0.1:3900 --actors 100 --sessions 10 --per-session 10 --server-pid $!
 //! ```
 
 use std::sync::Arc;
@@ -28,6 +28,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 struct Args {
     url: String,
+    actors: usize,
     sessions: usize,
     per_session: usize,
     server_pid: Option<u32>,
@@ -37,7 +38,8 @@ struct Args {
 fn args() -> Args {
     let mut a = Args {
         url: "http://127.0.0.1:3900".into(),
-        sessions: 100,
+        actors: 10,
+        sessions: 10,
         per_session: 10,
         server_pid: None,
         timeout: Duration::from_secs(600),
@@ -47,6 +49,7 @@ fn args() -> Args {
         let v = it.next().unwrap_or_default();
         match k.as_str() {
             "--url" => a.url = v,
+            "--actors" => a.actors = v.parse().expect("--actors N"),
             "--sessions" => a.sessions = v.parse().expect("--sessions N"),
             "--per-session" => a.per_session = v.parse().expect("--per-session N"),
             "--server-pid" => a.server_pid = Some(v.parse().expect("--server-pid PID")),
@@ -124,22 +127,31 @@ async fn connection(
 async fn main() {
     let a = args();
     let deadline = Instant::now() + a.timeout;
-    let client = Client::new(&a.url).expect("base URL");
-    let name = "bench";
-    let _ = client
-        .register(&register::Request {
-            username: name.into(),
-            password: "bench-password".into(),
-            auth_payload: None,
-        })
-        .await;
-    let fid = FederationId::new(&format!("{name}@localhost")).expect("fid");
     let started = Instant::now();
     let limit = Arc::new(Semaphore::new(8));
-    let mut tasks = Vec::new();
-    for i in 0..a.sessions {
+    let mut regs = Vec::new();
+    for n in 0..a.actors {
         let client = Client::new(&a.url).expect("base URL");
-        let fid = fid.clone();
+        let limit = limit.clone();
+        regs.push(tokio::spawn(async move {
+            let _permit = limit.acquire().await.ok();
+            let _ = client
+                .register(&register::Request {
+                    username: format!("bench{n}"),
+                    password: "bench-password".into(),
+                    auth_payload: None,
+                })
+                .await;
+        }));
+    }
+    for r in regs {
+        let _ = r.await;
+    }
+    let mut tasks = Vec::new();
+    for i in 0..a.actors * a.sessions {
+        let client = Client::new(&a.url).expect("base URL");
+        let name = format!("bench{}", i / a.sessions.max(1));
+        let fid = FederationId::new(&format!("{name}@localhost")).expect("fid");
         let limit = limit.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire().await.ok()?;
@@ -148,7 +160,7 @@ async fn main() {
             let csr = p2core_certs::build_csr(&key, &fid, &sid).ok()?;
             let resp = client
                 .session_trust(&session_trust::Request {
-                    username: "bench".into(),
+                    username: name,
                     csr: csr.to_pem(),
                     password: "bench-password".into(),
                     auth_payload: None,
@@ -166,7 +178,8 @@ async fn main() {
         }
     }
     println!(
-        "sessions: {} in {:.1} s",
+        "actors: {}, sessions: {} in {:.1} s",
+        a.actors,
         tokens.len(),
         started.elapsed().as_secs_f64()
     );
@@ -191,7 +204,10 @@ async fn main() {
             let (inner_tx, mut inner_rx) = mpsc::channel::<()>(1);
             tokio::spawn(connection(url, tok, inner_tx, op6));
             tokio::spawn(async move {
-                if inner_rx.recv().await.is_some() {
+                // A connection that is not identified within a minute frees its slot.
+                if let Ok(Some(())) =
+                    tokio::time::timeout(Duration::from_secs(60), inner_rx.recv()).await
+                {
                     let _ = ready.send(()).await;
                 }
                 drop(permit);
@@ -225,7 +241,7 @@ async fn main() {
     admin_client
         .rotate_server_key()
         .await
-        .expect("rotate the server key (is `bench@localhost` an --admin?)");
+        .expect("rotate the server key (is `bench0@localhost` an --admin?)");
     let answered = t0.elapsed();
     let mut lat: Vec<Duration> = Vec::with_capacity(identified);
     while lat.len() < identified {

@@ -110,18 +110,41 @@ impl SqliteStore {
         self
     }
 
-    /// Drops the oldest events of every session above the limit.
-    async fn trim_queues(&self, tx: &mut Transaction<'_, Sqlite>) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM events WHERE id IN (
-                SELECT id FROM (
-                    SELECT id, ROW_NUMBER() OVER (PARTITION BY actor_id, session_id ORDER BY id DESC) AS rn
-                    FROM events)
-                WHERE rn > ?)",
-        )
-        .bind(self.max_pending_events)
-        .execute(&mut **tx)
-        .await?;
+    /// Drops the oldest events of the sessions in `events` that are above the limit.
+    async fn trim_queues(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        events: &[StoredEvent],
+    ) -> StoreResult<()> {
+        let mut actors: Vec<i64> = events.iter().map(|e| e.actor_id).collect();
+        actors.sort_unstable();
+        actors.dedup();
+        for chunk in actors.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT actor_id, session_id FROM events WHERE actor_id IN ({marks})
+                 GROUP BY actor_id, session_id HAVING COUNT(*) > ?"
+            );
+            let mut q = sqlx::query(&sql);
+            for a in chunk {
+                q = q.bind(a);
+            }
+            let over = q.bind(self.max_pending_events).fetch_all(&mut **tx).await?;
+            for row in over {
+                let actor: i64 = row.try_get("actor_id")?;
+                let session: String = row.try_get("session_id")?;
+                sqlx::query(
+                    "DELETE FROM events WHERE actor_id = ?1 AND session_id = ?2 AND id <= (
+                        SELECT id FROM events WHERE actor_id = ?1 AND session_id = ?2
+                        ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+                )
+                .bind(actor)
+                .bind(&session)
+                .bind(self.max_pending_events)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
         Ok(())
     }
 
@@ -132,7 +155,7 @@ impl SqliteStore {
         events: Vec<StoredEvent>,
     ) -> StoreResult<()> {
         if !events.is_empty() {
-            self.trim_queues(&mut tx).await?;
+            self.trim_queues(&mut tx, &events).await?;
         }
         tx.commit().await?;
         self.bus.publish(events.into());

@@ -205,12 +205,15 @@ async fn main() {
             tokio::spawn(connection(url, tok, inner_tx, op6));
             tokio::spawn(async move {
                 // A connection that is not identified within a minute frees its slot.
-                if let Ok(Some(())) =
-                    tokio::time::timeout(Duration::from_secs(60), inner_rx.recv()).await
-                {
+                let ok = matches!(
+                    tokio::time::timeout(Duration::from_secs(60), inner_rx.recv()).await,
+                    Ok(Some(()))
+                );
+                // Free the slot before reporting: the report may wait for `main`.
+                drop(permit);
+                if ok {
                     let _ = ready.send(()).await;
                 }
-                drop(permit);
             });
         }
     }

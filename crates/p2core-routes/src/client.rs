@@ -475,6 +475,23 @@ impl Client {
         decode_json::<events::Response>(status, &bytes).map(|r| r.0)
     }
 
+    /// `GET /events?ack=<s>`: removes the caller's events up to `s` (the `s` of the last
+    /// event processed; `0` the first time) and returns the rest, which stay queued until
+    /// a later acknowledgement — at-least-once delivery. Empty on `204`.
+    pub async fn events_after(&self, ack: u64) -> Result<Vec<Event>, ClientError> {
+        let info = &events::INFO;
+        let path = format!(
+            "{}{}",
+            info.path,
+            events::Query { ack: Some(ack) }.to_query_string()
+        );
+        let (status, bytes) = self.call(info, &path, Body::None).await?;
+        if status == 204 {
+            return Ok(Vec::new());
+        }
+        decode_json::<events::Response>(status, &bytes).map(|r| r.0)
+    }
+
     /// `GET /challenge` + `POST /session/identify`: proves to *this* server that the caller
     /// holds the key of the ID-Cert `id_cert_pem` and gets a session token here.
     ///

@@ -36,6 +36,8 @@ pub mod actor_idcerts;
 pub mod challenge;
 pub mod delete_session;
 pub mod events;
+pub mod gateway;
+pub mod gateway_ws;
 pub mod get_key_packages;
 pub mod legacy_key_user;
 pub mod register;
@@ -51,6 +53,8 @@ pub mod upload_key_packages;
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "gateway")]
+pub mod gateway_client;
 
 pub use meta::{
     AuthRequirement, BodyKind, Endpoint, LegacyEncoding, LegacyPath, PathMatch, PathVariant,
@@ -77,7 +81,7 @@ pub const COMMON_ERRORS: &[ErrorCode] = &[
     ErrorCode::Internal,
 ];
 
-static ROUTES: [RouteInfo; 16] = [
+static ROUTES: [RouteInfo; 18] = [
     register::INFO,
     session_trust::INFO,
     rotate_session_idcert::INFO,
@@ -93,6 +97,8 @@ static ROUTES: [RouteInfo; 16] = [
     get_key_packages::INFO,
     events::INFO,
     session_identify::INFO,
+    gateway::INFO,
+    gateway_ws::INFO,
     legacy_key_user::INFO,
 ];
 
@@ -179,7 +185,11 @@ mod tests {
                 assert_eq!(r.errors, &[ErrorCode::Gone]);
             } else {
                 assert!(r.path.starts_with(&format!("{BASE_PATH}/")), "{}", r.path);
-                assert!((200..300).contains(&r.success_status));
+                // 101 only for the WebSocket upgrade.
+                assert!(
+                    (200..300).contains(&r.success_status)
+                        || (r.success_status == 101 && r.name == "gateway_ws")
+                );
                 assert!(r.alt_success_status.is_none_or(|s| (200..300).contains(&s)));
             }
             for l in r.legacy_paths {

@@ -102,8 +102,12 @@ const SEED_ROUTES: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// Routes the design adds beyond the seeds (design §4).
-const DESIGN_ONLY: &[(&str, &str, &str)] =
-    &[("POST", "/.p2/core/v1/session/identify", "session_identify")];
+const DESIGN_ONLY: &[(&str, &str, &str)] = &[
+    ("POST", "/.p2/core/v1/session/identify", "session_identify"),
+    // The WebSocket gateway (issue 9; docs/protocol-choices.md "Gateway").
+    ("GET", "/.p2/core/v1/gateway", "gateway"),
+    ("GET", "/.p2/core/v1/gateway/ws", "gateway_ws"),
+];
 
 /// `:param` (seed syntax) → `{param}` (axum 0.8 syntax).
 fn to_template(path: &str) -> String {
@@ -282,6 +286,9 @@ fn design_table_matches_the_routes() {
     // The design's §4 table plus `/session/identify` (named in the text below it) are
     // exactly the current routes.
     rows.insert(("POST".into(), "/session/identify".into()));
+    // The gateway's discovery route and WebSocket endpoint (issue 9).
+    rows.insert(("GET".into(), "/gateway".into()));
+    rows.insert(("GET".into(), "/gateway/ws".into()));
     let current: BTreeSet<(String, String)> = all_routes()
         .iter()
         .filter(|r| r.gone.is_none())

@@ -55,16 +55,33 @@ pub const LOW_KEY_PACKAGES: u16 = 1;
 /// let back: NewSession = ev.payload().unwrap();
 /// assert!(back.cert.starts_with("-----BEGIN"));
 /// ```
+///
+/// On input `op` and `s` are read from JSON numbers or decimal strings (the
+/// official SDK writes strings); on output they are numbers. The WebSocket
+/// gateway wraps events in [`crate::gateway::Envelope`], which writes strings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Namespace (`core` for core events).
     pub n: String,
     /// Opcode within the namespace.
+    #[serde(deserialize_with = "lenient_u16")]
     pub op: u16,
     /// Payload.
     pub d: serde_json::Value,
-    /// Sequence number (only ever sent by servers).
+    /// Sequence number (only ever sent by servers). In `GET /events` answers it
+    /// is the event's position in the session's queue, usable as `?ack=`.
+    #[serde(deserialize_with = "crate::gateway::lenient_u64::deserialize")]
     pub s: u64,
+}
+
+fn lenient_u16<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let v = crate::gateway::lenient_u64::deserialize(d)?;
+    u16::try_from(v).map_err(|_| serde::de::Error::custom(format!("opcode {v} is too large")))
+}
+
+/// Writes a timestamp as a decimal string (what polyproto 0.21 reads).
+fn timestamp_as_string<S: serde::Serializer>(t: &UnixTimestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&t.0)
 }
 
 /// A payload type with a fixed namespace and opcode.
@@ -168,7 +185,9 @@ impl EventPayload for ActorCertificateInvalidation {
 pub struct ServerCertificateChange {
     /// PEM of the new self-signed home-server certificate.
     pub cert: String,
-    /// Since when the old certificate is no longer used.
+    /// Since when the old certificate is no longer used (sent as a decimal
+    /// string, read from a number or a string).
+    #[serde(serialize_with = "timestamp_as_string")]
     pub old_invalid_since: UnixTimestamp,
 }
 
@@ -208,7 +227,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             serde_json::to_value(&ev).unwrap(),
-            serde_json::json!({"n": "core", "op": 6, "d": {"cert": "PEM", "oldInvalidSince": 5}, "s": 9})
+            serde_json::json!({"n": "core", "op": 6, "d": {"cert": "PEM", "oldInvalidSince": "5"}, "s": 9})
         );
         let inv = ActorCertificateInvalidation {
             serial: 12,
@@ -229,5 +248,17 @@ mod tests {
             Err(EventError::WrongKind { .. })
         ));
         assert_eq!(ev.payload::<ActorCertificateInvalidation>().unwrap(), inv);
+        let lenient: Event = serde_json::from_value(
+            serde_json::json!({"n": "core", "op": "6", "d": {"cert": "P", "oldInvalidSince": 5}, "s": "9"}),
+        )
+        .unwrap();
+        assert_eq!((lenient.op, lenient.s), (6, 9));
+        assert_eq!(
+            lenient
+                .payload::<ServerCertificateChange>()
+                .unwrap()
+                .old_invalid_since,
+            UnixTimestamp(5)
+        );
     }
 }

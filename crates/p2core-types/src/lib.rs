@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod error;
 pub mod events;
 pub mod fid;
+pub mod gateway;
 pub mod idcert;
 #[cfg(feature = "mls")]
 pub mod keypackage;

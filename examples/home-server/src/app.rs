@@ -169,6 +169,8 @@ pub fn router<S: Store>(state: SharedState<S>) -> Router {
         limited(post(federation::session_identify::<S>), &rl.identify),
         None,
     );
+    r = bind(r, "gateway", get(crate::gateway::discovery::<S>), None);
+    r = bind(r, "gateway_ws", get(crate::gateway::upgrade::<S>), None);
     let gone = info("legacy_key_user");
     let successor = gone.gone.unwrap_or("/.p2/core/v1/session/idcert");
     r = r.route(gone.path, post(move || legacy::gone(successor)));

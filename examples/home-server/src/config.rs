@@ -233,6 +233,29 @@ pub struct Config {
     #[arg(long, env = "P2CORE_MAX_AUTH_PAYLOAD_BYTES", default_value_t = 4096,
           value_parser = clap::value_parser!(u64).range(0..=1024 * 1024))]
     pub max_auth_payload_bytes: u64,
+    // --- Gateway and event queue (helper G) ---
+    /// Heartbeat interval the WebSocket gateway announces, in milliseconds. A client
+    /// silent for 1.5 intervals gets op 11; still silent one interval later, close 4009.
+    #[arg(long, env = "P2CORE_GATEWAY_HEARTBEAT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(50..=600_000))]
+    pub gateway_heartbeat_ms: u64,
+
+    /// Largest gateway message accepted from a client, in bytes (larger: close 1009).
+    #[arg(long, env = "P2CORE_GATEWAY_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
+    pub gateway_max_message_bytes: usize,
+
+    /// Messages a gateway client may send per 10 seconds (more: close 4008).
+    #[arg(long, env = "P2CORE_GATEWAY_RATE_LIMIT", default_value_t = 120)]
+    pub gateway_rate_limit: u32,
+
+    /// Seconds after a gateway connection ends during which it can be resumed (op 5).
+    #[arg(long, env = "P2CORE_GATEWAY_RESUME_SECONDS", default_value_t = 300)]
+    pub gateway_resume_seconds: u64,
+
+    /// Most events queued per session; when exceeded the oldest are dropped.
+    #[arg(long, env = "P2CORE_MAX_PENDING_EVENTS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_pending_events: u32,
 }
 
 impl Config {

@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod federation;
+pub mod gateway;
 pub mod handlers;
 pub mod keys;
 pub mod limits;
@@ -43,6 +44,7 @@ use challenges::ChallengeStore;
 pub use config::Config;
 use federation::{Federation, FederationSettings};
 use state::AppState;
+use storage::Store as _;
 use storage::sqlite::SqliteStore;
 
 /// Why the server could not start.
@@ -66,7 +68,12 @@ pub enum StartError {
 pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, StartError> {
     config.validate().map_err(StartError::Config)?;
     keys::secure_data_dir(&config.data, &config.database_path())?;
-    let store = SqliteStore::open(&config.database_path()).await?;
+    let store = SqliteStore::open(&config.database_path())
+        .await?
+        .with_max_pending_events(config.max_pending_events);
+    store
+        .prune_events(p2core_types::UnixTimestamp::now())
+        .await?;
     let keys = keys::load_or_create(
         &store,
         &config.data,
@@ -81,6 +88,9 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
         ChallengeStore::new(usize::try_from(config.max_challenges).unwrap_or(usize::MAX));
     let passwords = limits::PasswordGate::new(config.argon2_concurrency);
     let rate_limits = limits::RateLimits::from_config(&config);
+    let hub = Arc::new(gateway::Hub::default());
+    hub.spawn_dispatcher(store.subscribe_events());
+    let gateway_config = gateway::GatewayConfig::from_config(&config);
     let state = Arc::new(AppState {
         store,
         config,
@@ -90,9 +100,12 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
         passwords,
         rate_limits,
         challenges,
+        gateway: hub,
+        gateway_config,
     });
     keys::check_root(&state).await?;
     maintenance::spawn(&state);
+    gateway::spawn_housekeeping(&state, Duration::from_secs(600));
     Ok(state)
 }
 

@@ -29,6 +29,10 @@ pub struct AppState<S> {
     pub rate_limits: RateLimits,
     /// Outstanding challenge strings (in memory, bounded).
     pub challenges: ChallengeStore,
+    /// Live gateway connections by session (routes committed events to them).
+    pub gateway: Arc<crate::gateway::Hub>,
+    /// Gateway parameters.
+    pub gateway_config: crate::gateway::GatewayConfig,
 }
 
 /// The state as handlers receive it.

@@ -5,12 +5,16 @@
 //! backend (e.g. PostgreSQL) can be added. Every method is one transaction
 //! that is committed before it returns: a write the API acknowledges is durable.
 
+pub mod bus;
 pub mod sqlite;
 
 use std::future::Future;
 
 use p2core_types::events::EventPayload;
 use p2core_types::{FederationId, SessionId, UnixTimestamp};
+use tokio::sync::broadcast;
+
+pub use bus::{EventBatch, EventBus, LocalEventBus, StoredEvent};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -398,4 +402,35 @@ pub trait Store: Send + Sync + 'static {
 
     /// `true` if the actor was created or last reset by the operator.
     fn is_operator_made(&self, actor_id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+    // --- Event queue (gateway and GET /events) ---
+
+    /// Every batch of events committed from now on (see [`bus`]).
+    fn subscribe_events(&self) -> broadcast::Receiver<EventBatch>;
+
+    /// The pending events of a session with an id above `after`, oldest first (not removed).
+    fn pending_events(
+        &self,
+        actor_id: i64,
+        session_id: &SessionId,
+        after: i64,
+    ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
+
+    /// Removes the acknowledged events `ids` of a session; returns how many were removed.
+    fn ack_events(
+        &self,
+        actor_id: i64,
+        session_id: &SessionId,
+        ids: &[i64],
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Removes every event of a session with an id up to `upto` (a cursor acknowledgement).
+    fn ack_events_through(
+        &self,
+        actor_id: i64,
+        session_id: &SessionId,
+        upto: i64,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Deletes the events of sessions that ended or expired; returns how many.
+    fn prune_events(&self, now: UnixTimestamp) -> impl Future<Output = StoreResult<u64>> + Send;
 }

@@ -5,6 +5,7 @@
 //! separate pool of read-only connections that WAL lets run concurrently.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -22,6 +23,37 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Where committed events are announced.
+    bus: LocalEventBus,
+    /// Held from the start of an event-producing transaction until its events
+    /// are published, so batches are published in commit (= id) order.
+    publish_order: Arc<tokio::sync::Mutex<()>>,
+    /// Most events kept per session; older ones are dropped first.
+    max_pending_events: i64,
+}
+
+/// Default of [`SqliteStore::with_max_pending_events`].
+pub const DEFAULT_MAX_PENDING_EVENTS: u32 = 1000;
+
+/// `RETURNING` rows of an event insert, with the payload they all share.
+fn returned_events(
+    rows: &[sqlx::sqlite::SqliteRow],
+    ev: &PendingEvent,
+) -> StoreResult<Vec<StoredEvent>> {
+    let n: Arc<str> = Arc::from(ev.n);
+    let d: Arc<str> = Arc::from(ev.d.as_str());
+    rows.iter()
+        .map(|r| {
+            Ok(StoredEvent {
+                id: r.try_get("id")?,
+                actor_id: r.try_get("actor_id")?,
+                session_id: parse_session(r.try_get("session_id")?)?,
+                n: n.clone(),
+                op: ev.op,
+                d: d.clone(),
+            })
+        })
+        .collect()
 }
 
 fn ts(v: i64) -> UnixTimestamp {
@@ -62,7 +94,72 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(base.read_only(true))
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            bus: LocalEventBus::default(),
+            publish_order: Arc::new(tokio::sync::Mutex::new(())),
+            max_pending_events: i64::from(DEFAULT_MAX_PENDING_EVENTS),
+        })
+    }
+
+    /// Keeps at most `max` pending events per session (at least 1); when a
+    /// new event would exceed it, the session's oldest events are dropped.
+    pub fn with_max_pending_events(mut self, max: u32) -> Self {
+        self.max_pending_events = i64::from(max.max(1));
+        self
+    }
+
+    /// Drops the oldest events of the sessions in `events` that are above the limit.
+    async fn trim_queues(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        events: &[StoredEvent],
+    ) -> StoreResult<()> {
+        let mut actors: Vec<i64> = events.iter().map(|e| e.actor_id).collect();
+        actors.sort_unstable();
+        actors.dedup();
+        for chunk in actors.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT actor_id, session_id FROM events WHERE actor_id IN ({marks})
+                 GROUP BY actor_id, session_id HAVING COUNT(*) > ?"
+            );
+            let mut q = sqlx::query(&sql);
+            for a in chunk {
+                q = q.bind(a);
+            }
+            let over = q.bind(self.max_pending_events).fetch_all(&mut **tx).await?;
+            for row in over {
+                let actor: i64 = row.try_get("actor_id")?;
+                let session: String = row.try_get("session_id")?;
+                sqlx::query(
+                    "DELETE FROM events WHERE actor_id = ?1 AND session_id = ?2 AND id <= (
+                        SELECT id FROM events WHERE actor_id = ?1 AND session_id = ?2
+                        ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+                )
+                .bind(actor)
+                .bind(&session)
+                .bind(self.max_pending_events)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Trims, commits, then announces `events`. The caller holds `publish_order`.
+    async fn commit_and_publish(
+        &self,
+        mut tx: Transaction<'_, Sqlite>,
+        events: Vec<StoredEvent>,
+    ) -> StoreResult<()> {
+        if !events.is_empty() {
+            self.trim_queues(&mut tx, &events).await?;
+        }
+        tx.commit().await?;
+        self.bus.publish(events.into());
+        Ok(())
     }
 
     /// Closes both pools (checkpointing the WAL).
@@ -77,11 +174,12 @@ impl SqliteStore {
         except: &str,
         event: &PendingEvent,
         now: UnixTimestamp,
-    ) -> StoreResult<()> {
-        sqlx::query(
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let rows = sqlx::query(
             "INSERT INTO events (actor_id, session_id, n, op, d, created_at)
              SELECT actor_id, session_id, ?, ?, ?, ? FROM id_certs
-             WHERE actor_id = ? AND session_id <> ? AND invalidated_at IS NULL AND not_after >= ?",
+             WHERE actor_id = ? AND session_id <> ? AND invalidated_at IS NULL AND not_after >= ?
+             RETURNING id, actor_id, session_id",
         )
         .bind(event.n)
         .bind(i64::from(event.op))
@@ -90,9 +188,9 @@ impl SqliteStore {
         .bind(actor_id)
         .bind(except)
         .bind(db_ts(now))
-        .execute(&mut **tx)
+        .fetch_all(&mut **tx)
         .await?;
-        Ok(())
+        returned_events(&rows, event)
     }
 
     /// Revokes the live token of an actor certificate.
@@ -277,6 +375,7 @@ impl Store for SqliteStore {
         now: UnixTimestamp,
         event: Option<PendingEvent>,
     ) -> StoreResult<()> {
+        let _order = self.publish_order.lock().await;
         let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE server_certs SET current_until = ? WHERE current_until IS NULL")
             .bind(db_ts(now))
@@ -291,22 +390,24 @@ impl Store for SqliteStore {
         .bind(db_ts(now))
         .execute(&mut *tx)
         .await?;
+        let mut published = Vec::new();
         if let Some(ev) = event {
-            sqlx::query(
+            let rows = sqlx::query(
                 "INSERT INTO events (actor_id, session_id, n, op, d, created_at)
                  SELECT actor_id, session_id, ?, ?, ?, ? FROM id_certs
-                 WHERE invalidated_at IS NULL AND not_after >= ?",
+                 WHERE invalidated_at IS NULL AND not_after >= ?
+                 RETURNING id, actor_id, session_id",
             )
             .bind(ev.n)
             .bind(i64::from(ev.op))
             .bind(&ev.d)
             .bind(db_ts(now))
             .bind(db_ts(now))
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            published = returned_events(&rows, &ev)?;
         }
-        tx.commit().await?;
-        Ok(())
+        self.commit_and_publish(tx, published).await
     }
 
     async fn create_session(
@@ -317,13 +418,21 @@ impl Store for SqliteStore {
         now: UnixTimestamp,
         event: &PendingEvent,
     ) -> StoreResult<()> {
+        let _order = self.publish_order.lock().await;
         let mut tx = self.writer.begin().await?;
         Self::retire_expired(&mut tx, actor_id, cert.session_id.as_str(), now).await?;
         Self::insert_cert_and_token(&mut tx, actor_id, cert, token_hash, now).await?;
-        Self::queue_for_other_sessions(&mut tx, actor_id, cert.session_id.as_str(), event, now)
+        // Whatever is still queued under this session ID belongs to an earlier,
+        // ended or expired session that used the same ID: never hand it over.
+        sqlx::query("DELETE FROM events WHERE actor_id = ? AND session_id = ?")
+            .bind(actor_id)
+            .bind(cert.session_id.as_str())
+            .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(())
+        let published =
+            Self::queue_for_other_sessions(&mut tx, actor_id, cert.session_id.as_str(), event, now)
+                .await?;
+        self.commit_and_publish(tx, published).await
     }
 
     async fn rotate_session(
@@ -334,6 +443,7 @@ impl Store for SqliteStore {
         now: UnixTimestamp,
         event: &PendingEvent,
     ) -> StoreResult<()> {
+        let _order = self.publish_order.lock().await;
         let mut tx = self.writer.begin().await?;
         let changed = sqlx::query(
             "UPDATE id_certs SET invalidated_at = ? WHERE serial = ? AND invalidated_at IS NULL",
@@ -354,7 +464,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         Self::insert_cert_and_token(&mut tx, session.actor_id, cert, token_hash, now).await?;
-        Self::queue_for_other_sessions(
+        let published = Self::queue_for_other_sessions(
             &mut tx,
             session.actor_id,
             session.session_id.as_str(),
@@ -362,8 +472,7 @@ impl Store for SqliteStore {
             now,
         )
         .await?;
-        tx.commit().await?;
-        Ok(())
+        self.commit_and_publish(tx, published).await
     }
 
     async fn end_session(
@@ -373,6 +482,7 @@ impl Store for SqliteStore {
         now: UnixTimestamp,
         make_event: &(dyn Fn(i64) -> Option<PendingEvent> + Sync),
     ) -> StoreResult<bool> {
+        let _order = self.publish_order.lock().await;
         let mut tx = self.writer.begin().await?;
         let serial: Option<i64> = sqlx::query_scalar(
             "UPDATE id_certs SET invalidated_at = ?
@@ -398,11 +508,13 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        let mut published = Vec::new();
         if let Some(ev) = make_event(serial) {
-            Self::queue_for_other_sessions(&mut tx, actor_id, session_id.as_str(), &ev, now)
-                .await?;
+            published =
+                Self::queue_for_other_sessions(&mut tx, actor_id, session_id.as_str(), &ev, now)
+                    .await?;
         }
-        tx.commit().await?;
+        self.commit_and_publish(tx, published).await?;
         Ok(true)
     }
 
@@ -730,7 +842,9 @@ impl Store for SqliteStore {
         low_watermark: u64,
         low_event: &(dyn Fn(u64, bool) -> Option<PendingEvent> + Sync),
     ) -> StoreResult<Vec<ClaimedKeyPackage>> {
+        let _order = self.publish_order.lock().await;
         let mut tx = self.writer.begin().await?;
+        let mut published = Vec::new();
         // Expired packages, and packages bound to a certificate that is no
         // longer live (rotated, ended, expired), are never handed out.
         sqlx::query(
@@ -804,17 +918,19 @@ impl Store for SqliteStore {
                 .bind(i64::from(ev.op))
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query(
-                        "INSERT INTO events (actor_id, session_id, n, op, d, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )
-                    .bind(actor_id)
-                    .bind(&session)
-                    .bind(ev.n)
-                    .bind(i64::from(ev.op))
-                    .bind(&ev.d)
-                    .bind(db_ts(now))
-                    .execute(&mut *tx)
-                    .await?;
+                let rows = sqlx::query(
+                    "INSERT INTO events (actor_id, session_id, n, op, d, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     RETURNING id, actor_id, session_id",
+                )
+                .bind(actor_id)
+                .bind(&session)
+                .bind(ev.n)
+                .bind(i64::from(ev.op))
+                .bind(&ev.d)
+                .bind(db_ts(now))
+                .fetch_all(&mut *tx)
+                .await?;
+                published.extend(returned_events(&rows, &ev)?);
             }
             out.push(ClaimedKeyPackage {
                 session_id: parse_session(&session)?,
@@ -822,7 +938,7 @@ impl Store for SqliteStore {
                 last_resort,
             });
         }
-        tx.commit().await?;
+        self.commit_and_publish(tx, published).await?;
         Ok(out)
     }
 
@@ -918,5 +1034,100 @@ impl Store for SqliteStore {
             .fetch_optional(&self.reader)
             .await?;
         Ok(v == Some(1))
+    }
+
+    fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EventBatch> {
+        self.bus.subscribe()
+    }
+
+    async fn pending_events(
+        &self,
+        actor_id: i64,
+        session_id: &SessionId,
+        after: i64,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        // The writer sees every commit at once (a reader could lag behind a
+        // commit whose batch was already published).
+        let rows = sqlx::query(
+            "SELECT id, n, op, d FROM events WHERE actor_id = ? AND session_id = ? AND id > ?
+             ORDER BY id",
+        )
+        .bind(actor_id)
+        .bind(session_id.as_str())
+        .bind(after)
+        .fetch_all(&self.writer)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let op: i64 = r.try_get("op")?;
+                let n: String = r.try_get("n")?;
+                let d: String = r.try_get("d")?;
+                Ok(StoredEvent {
+                    id: r.try_get("id")?,
+                    actor_id,
+                    session_id: session_id.clone(),
+                    n: Arc::from(n),
+                    op: u16::try_from(op)
+                        .map_err(|_| StoreError::Corrupt(format!("opcode {op}")))?,
+                    d: Arc::from(d),
+                })
+            })
+            .collect()
+    }
+
+    async fn ack_events(
+        &self,
+        actor_id: i64,
+        session_id: &SessionId,
+        ids: &[i64],
+    ) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.writer.begin().await?;
+        let mut removed = 0;
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "DELETE FROM events WHERE actor_id = ? AND session_id = ? AND id IN ({marks})"
+            );
+            let mut q = sqlx::query(&sql).bind(actor_id).bind(session_id.as_str());
+            for id in chunk {
+                q = q.bind(id);
+            }
+            removed += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn ack_events_through(
+        &self,
+        actor_id: i64,
+        session_id: &SessionId,
+        upto: i64,
+    ) -> StoreResult<u64> {
+        Ok(
+            sqlx::query("DELETE FROM events WHERE actor_id = ? AND session_id = ? AND id <= ?")
+                .bind(actor_id)
+                .bind(session_id.as_str())
+                .bind(upto)
+                .execute(&self.writer)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    async fn prune_events(&self, now: UnixTimestamp) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM events WHERE NOT EXISTS (
+                SELECT 1 FROM id_certs c
+                WHERE c.actor_id = events.actor_id AND c.session_id = events.session_id
+                  AND c.invalidated_at IS NULL AND c.not_after >= ?)",
+        )
+        .bind(db_ts(now))
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
     }
 }

@@ -19,7 +19,7 @@ pub const INFO: RouteInfo = RouteInfo {
     response_body: BodyKind::Json,
     success_status: 200,
     alt_success_status: None,
-    errors: &[ErrorCode::Unavailable],
+    errors: &[ErrorCode::TooManyRequests],
     summary: "Issue a single-use challenge string `{challenge, expires}`; its solution is \
               sent to `POST /session/identify`.",
     seed: "seed 004 \"Challenge string\"",

@@ -73,11 +73,14 @@ pub use serde_json;
 pub const BASE_PATH: &str = "/.p2/core/v1";
 
 /// Error codes any route may answer with, in addition to its [`RouteInfo::errors`]:
-/// malformed requests, oversized bodies, wrong methods and internal failures.
+/// malformed requests, oversized bodies, wrong methods, a request not sent in time,
+/// a server at a capacity limit or shutting down, and internal failures.
 pub const COMMON_ERRORS: &[ErrorCode] = &[
     ErrorCode::BadRequest,
     ErrorCode::PayloadTooLarge,
     ErrorCode::MethodNotAllowed,
+    ErrorCode::RequestTimeout,
+    ErrorCode::Unavailable,
     ErrorCode::Internal,
 ];
 

@@ -41,6 +41,8 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::InvalidFederationId,
         ErrorCode::FederationIdTaken,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::Forbidden,
+        ErrorCode::TooManyRequests,
     ],
     summary: "Create an identity (an actor) on this home server with a username and a password.",
     seed: "seed 003 \"Create Identity\" (`/p2core/identity`); design §4",

@@ -32,6 +32,7 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::UpstreamFailed,
         ErrorCode::PayloadTooLarge,
         ErrorCode::TooManySessions,
+        ErrorCode::TooManyRequests,
     ],
     summary: "Exchange a solved challenge (issued here, unexpired, unused) plus an ID-Cert \
               that verifies against its home server's root for a session token.",

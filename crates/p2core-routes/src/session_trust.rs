@@ -37,6 +37,7 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::SessionIdTaken,
         ErrorCode::PayloadTooLarge,
         ErrorCode::TooManySessions,
+        ErrorCode::TooManyRequests,
     ],
     summary: "Authenticate with username and password and have the CSR of a new session \
               signed: returns the session's ID-Cert and its session token.",

@@ -229,6 +229,8 @@ async fn every_documented_status_of_every_route_is_answered() {
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
+    // administrators are made by the operator, not registered over HTTP
+    let root_fid = create_admin(dir_a.path(), "a.localhost", "root", "pw").await;
     let a = spawn(dir_a.path(), "a.localhost", &["root@a.localhost"], &[]).await;
     let b = spawn(
         dir_b.path(),
@@ -253,14 +255,13 @@ async fn every_documented_status_of_every_route_is_answered() {
     let reg = |name: &str| body(json!({"username": name, "password": "pw"}));
     t.expect(&base, r, Method::POST, &format!("{V1}/register"), None, JSON, reg("alice"), Ok_(201)).await;
     t.expect(&base, r, Method::POST, "/p2core/identity", None, JSON, reg("bob"), Ok_(201)).await;
-    t.expect(&base, r, Method::POST, &format!("{V1}/register"), None, JSON, reg("root"), Ok_(201)).await;
+    t.expect(&base, r, Method::POST, &format!("{V1}/register"), None, JSON, reg("root"), E(ErrorCode::Forbidden)).await;
     t.expect(&base, r, Method::POST, &format!("{V1}/register"), None, JSON, &b"{not json"[..], E(ErrorCode::BadRequest)).await;
     t.expect(&base, r, Method::POST, &format!("{V1}/register"), None, TEXT, reg("carol"), E(ErrorCode::UnsupportedMediaType)).await;
     t.expect(&base, r, Method::POST, &format!("{V1}/register"), None, JSON, reg("c a r o l"), E(ErrorCode::InvalidFederationId)).await;
     t.expect(&base, r, Method::POST, &format!("{V1}/register"), None, JSON, reg("ALICE"), E(ErrorCode::FederationIdTaken)).await;
     let alice = FederationId::new("alice@a.localhost").unwrap();
     let bob_fid = FederationId::new("bob@a.localhost").unwrap();
-    let root_fid = FederationId::new("root@a.localhost").unwrap();
 
     // ---------------------------------------------------------------- session_trust
     let r = "session_trust";
@@ -428,6 +429,70 @@ async fn every_documented_status_of_every_route_is_answered() {
 
     // ---------------------------------------------------------------- legacy_key_user (gone)
     t.expect(&base, "legacy_key_user", Method::POST, "/p2core/key/user/@me", Some(&token1), JSON, &br#""-----BEGIN PGP PUBLIC KEY BLOCK-----""#[..], Ok_(410)).await;
+
+    // ---------------------------------------------------------------- gateway
+    let j = t.expect(&base, "gateway", Method::GET, &format!("{V1}/gateway"), None, None, vec![], Ok_(200)).await;
+    assert!(j.to_string().contains("/gateway/ws"), "discovery names the WebSocket path: {j}");
+    // the WebSocket upgrade itself (101) needs a WebSocket handshake, which `expect` does not send
+    let ws_url = format!("{}{V1}/gateway/ws", base.replacen("http://", "ws://", 1));
+    let (ws, response) = tokio_tungstenite::connect_async(ws_url.as_str()).await.expect("WebSocket handshake");
+    assert_eq!(response.status().as_u16(), 101);
+    t.seen.insert(("gateway_ws", 101, String::new()));
+    t.served.insert(("gateway_ws", "/.p2/core/v1/gateway/ws"));
+    drop(ws);
+
+    // ---------------------------------------------------------------- limits: sizes, sessions, rates
+    // d: a 16-byte auth_payload limit and one live session per actor; e: one request per
+    // minute and client address on each rate-limited route
+    let (dir_d, dir_e) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let d = spawn_with(dir_d.path(), "d.localhost", &[], &[("a.localhost", base.clone())], |c| {
+        c.max_auth_payload_bytes = 16;
+        c.max_sessions_per_actor = 1;
+    })
+    .await;
+    let e = spawn_with(dir_e.path(), "e.localhost", &[], &[], |c| {
+        c.rate_register_per_minute = 1;
+        c.rate_trust_per_minute = 1;
+        c.rate_challenge_per_minute = 1;
+        c.rate_identify_per_minute = 1;
+    })
+    .await;
+    let (base_d, base_e) = (d.base_url(), e.base_url());
+    let big = json!({"note": "x".repeat(64)});
+    let dora = FederationId::new("dora@d.localhost").unwrap();
+    let dora_trust = |session: &str, payload: Option<&Value>| {
+        let mut j = json!({"username": "dora", "password": "pw", "csr": csr_pem(&new_key(), &dora, session)});
+        if let Some(p) = payload { j["auth_payload"] = p.clone(); }
+        body(j)
+    };
+    t.expect(&base_d, "register", Method::POST, &format!("{V1}/register"), None, JSON, body(json!({"username": "dora", "password": "pw", "auth_payload": big})), E(ErrorCode::PayloadTooLarge)).await;
+    t.expect(&base_d, "register", Method::POST, &format!("{V1}/register"), None, JSON, reg("dora"), Ok_(201)).await;
+    t.expect(&base_d, "session_trust", Method::POST, &format!("{V1}/session/trust"), None, JSON, dora_trust("one", Some(&big)), E(ErrorCode::PayloadTooLarge)).await;
+    t.expect(&base_d, "session_trust", Method::POST, &format!("{V1}/session/trust"), None, JSON, dora_trust("one", None), Ok_(201)).await;
+    t.expect(&base_d, "session_trust", Method::POST, &format!("{V1}/session/trust"), None, JSON, dora_trust("two", None), E(ErrorCode::TooManySessions)).await;
+    // (sessions made after A's key rotation above, so that D verifies them against A's current root)
+    let (fed2, fed3) = (trust(&base, &alice, "pw", "fed2").await, trust(&base, &alice, "pw", "fed3").await);
+    let ch = client(&base_d).challenge().await.unwrap();
+    let mut with_payload: Value = serde_json::from_slice(&identify_body(ch.challenge(), ch.solve(&fed2.key), &fed2.cert_pem)).unwrap();
+    with_payload["auth_payload"] = big.clone();
+    t.expect(&base_d, "session_identify", Method::POST, &format!("{V1}/session/identify"), None, JSON, body(with_payload), E(ErrorCode::PayloadTooLarge)).await;
+    let ch = client(&base_d).challenge().await.unwrap();
+    t.expect(&base_d, "session_identify", Method::POST, &format!("{V1}/session/identify"), None, JSON, identify_body(ch.challenge(), ch.solve(&fed2.key), &fed2.cert_pem), Ok_(201)).await;
+    let ch = client(&base_d).challenge().await.unwrap();
+    t.expect(&base_d, "session_identify", Method::POST, &format!("{V1}/session/identify"), None, JSON, identify_body(ch.challenge(), ch.solve(&fed3.key), &fed3.cert_pem), E(ErrorCode::TooManySessions)).await;
+    // the second request of a minute from one address: 429 with Retry-After
+    t.expect(&base_e, "register", Method::POST, &format!("{V1}/register"), None, JSON, reg("erin"), Ok_(201)).await;
+    t.expect(&base_e, "register", Method::POST, &format!("{V1}/register"), None, JSON, reg("eric"), E(ErrorCode::TooManyRequests)).await;
+    let erin = FederationId::new("erin@e.localhost").unwrap();
+    let erin_trust = body(json!({"username": "erin", "password": "wrong", "csr": csr_pem(&new_key(), &erin, "one")}));
+    t.expect(&base_e, "session_trust", Method::POST, &format!("{V1}/session/trust"), None, JSON, erin_trust.clone(), E(ErrorCode::Unauthorized)).await;
+    t.expect(&base_e, "session_trust", Method::POST, &format!("{V1}/session/trust"), None, JSON, erin_trust, E(ErrorCode::TooManyRequests)).await;
+    t.expect(&base_e, "challenge", Method::GET, &format!("{V1}/challenge"), None, None, vec![], Ok_(200)).await;
+    t.expect(&base_e, "challenge", Method::GET, &format!("{V1}/challenge"), None, None, vec![], E(ErrorCode::TooManyRequests)).await;
+    t.expect(&base_e, "session_identify", Method::POST, &format!("{V1}/session/identify"), None, JSON, &b"{}"[..], E(ErrorCode::BadRequest)).await;
+    t.expect(&base_e, "session_identify", Method::POST, &format!("{V1}/session/identify"), None, JSON, &b"{}"[..], E(ErrorCode::TooManyRequests)).await;
+    d.stop().await.unwrap();
+    e.stop().await.unwrap();
 
     // ---------------------------------------------------------------- A goes away: B cannot ask it
     a.stop().await.unwrap();

@@ -17,7 +17,7 @@ use p2core_types::events::{NewSession, ServerCertificateChange};
 use p2core_types::gateway::{
     CloseCode, Envelope, GatewayInfo, ServerMessage, ServiceChannel, ServiceChannelAction,
 };
-use p2core_types::{DomainName, FederationId, SessionId};
+use p2core_types::{DomainName, SessionId};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -31,7 +31,6 @@ async fn spawn_gateway(dir: &Path, tweak: impl FnOnce(&mut Config)) -> RunningSe
     config.domain = DomainName::new("localhost").unwrap();
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.gateway_heartbeat_ms = HEARTBEAT_MS;
-    config.admins = vec![FederationId::new("alice@localhost").unwrap()];
     tweak(&mut config);
     start(config, false).await.expect("server starts")
 }
@@ -510,9 +509,11 @@ async fn resume_replays_what_a_killed_connection_missed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_certificate_change_reaches_every_connected_session() {
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn_gateway(dir.path(), |_| {}).await;
+    // alice is an administrator, made by the operator (she rotates the server key)
+    let alice = create_admin(dir.path(), "localhost", "alice", "pw").await;
+    let admin = alice.clone();
+    let server = spawn_gateway(dir.path(), move |c| c.admins = vec![admin]).await;
     let base = server.base_url();
-    let alice = register(&base, "alice", "pw").await;
     let bob = register(&base, "bob", "pw").await;
     let a = trust(&base, &alice, "pw", "one").await;
     let b = trust(&base, &bob, "pw", "one").await;

@@ -18,8 +18,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
+use common::openssl;
+
 use std::sync::OnceLock;
 
 use der::pem::LineEnding;
@@ -31,25 +31,6 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 const DAY: u64 = 86_400;
-
-fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "`openssl` is not installed or not on PATH ({e}); these tests need it \
-                 (Debian: apt-get install openssl; `.ci/run` installs it)"
-            )
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 fn pem(label: &str, der: &[u8]) -> String {
     der::pem::encode_string(label, LineEnding::LF, der).unwrap()

@@ -3,7 +3,10 @@
 //! we built. These tests fail (they never skip) when `openssl` is not on PATH:
 //! `.ci/run` installs it.
 
-use std::path::Path;
+mod common;
+
+use common::openssl;
+
 use std::process::Command;
 
 use p2core_certs::{Issuer, build_csr, create_root_cert, fresh_serial};
@@ -25,20 +28,6 @@ fn require_openssl() {
              (Debian: apt-get install openssl; `.ci/run` installs it)"
         ),
     }
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 fn key() -> SigningKey {

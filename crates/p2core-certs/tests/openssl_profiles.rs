@@ -11,30 +11,15 @@
 //! (reversed: `DC=example,DC=com`), which shows the encoded order is
 //! most significant first.
 
+mod common;
+
+use common::openssl;
+
 use std::path::Path;
-use std::process::Command;
 
 use p2core_certs::{CertProfile, Issuer, build_csr, create_root_cert_with_profile, fresh_serial};
 use p2core_types::ed25519_dalek::SigningKey;
 use p2core_types::{DomainName, FederationId, SessionId, UnixTimestamp, random};
-
-fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "this test needs the `openssl` command line tool on PATH ({e}); .ci/run installs it"
-            )
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 fn key() -> SigningKey {
     SigningKey::from_bytes(&random::bytes::<32>())

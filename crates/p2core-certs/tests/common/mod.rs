@@ -341,3 +341,25 @@ impl CsrForge {
         IdCsr::from_der(&self.der()).expect("forged CSR parses")
     }
 }
+
+/// Runs the `openssl` command line tool in `dir`; returns (success, stdout +
+/// stderr). Panics with a clear message when `openssl` cannot be started: the
+/// tests that need it fail, never skip (`.ci/run` installs it).
+pub fn openssl(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "`openssl` is not installed or not on PATH ({e}); these tests need it \
+                 (Debian: apt-get install openssl; `.ci/run` installs it)"
+            )
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

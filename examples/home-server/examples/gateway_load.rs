@@ -7,8 +7,11 @@
 //! connection. Bounded: it gives up after `--timeout-secs` and exits.
 //!
 //! ```sh
+//! echo bench-password | cargo run -p p2core-home-server -- --data /tmp/gw-bench \
+//!     --admin bench0@localhost admin create bench0
 //! cargo run -p p2core-home-server -- --data /tmp/gw-bench --listen 127.0.0.1:3900 \
-//!     --admin bench0@localhost --gateway-heartbeat-ms 10000 &
+//!     --admin bench0@localhost --gateway-heartbeat-ms 10000 \
+//!     --rate-register-per-minute 0 --rate-trust-per-minute 0 &
 //! cargo run -p p2core-home-server --example gateway_load -- \
 //!     --url http://127.0.0.1:3900 --actors 100 --sessions 10 --per-session 10 --server-pid $!
 //! ```

@@ -7,9 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use p2core_home_server::admin::{self, AdminCommand};
 use p2core_home_server::{Config, RunningServer, start};
 use p2core_routes::client::Client;
-use p2core_routes::{register, session_trust};
+use p2core_routes::session_trust;
 use p2core_types::{DomainName, FederationId, SessionId};
 use polyproto::api::{HttpClient, Session};
 use polyproto::gateway::BackendBehavior;
@@ -137,22 +138,19 @@ async fn server(dir: &std::path::Path, heartbeat_ms: u64) -> RunningServer {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.gateway_heartbeat_ms = heartbeat_ms;
     config.admins = vec![FederationId::new("alice@localhost").unwrap()];
+    // alice administers the server (she rotates its key), so the operator makes her account
+    let create = AdminCommand::Create {
+        name: "alice".into(),
+    };
+    admin::run(&config, &create, Some("pw".into()))
+        .await
+        .expect("admin create alice");
     start(config, false).await.expect("server starts")
 }
 
-/// Registers alice (first call only) and opens session `session`; returns (token, cert PEM).
-async fn session(base: &str, session: &str, first: bool) -> (String, String) {
+/// Opens session `session` of alice (made by [`server`]); returns (token, cert PEM).
+async fn session(base: &str, session: &str) -> (String, String) {
     let client = Client::new(base).unwrap();
-    if first {
-        client
-            .register(&register::Request {
-                username: "alice".into(),
-                password: "pw".into(),
-                auth_payload: None,
-            })
-            .await
-            .unwrap();
-    }
     let key = ed25519_dalek::SigningKey::from_bytes(&p2core_types::random::bytes::<32>());
     let fid = FederationId::new("alice@localhost").unwrap();
     let csr = p2core_certs::build_csr(&key, &fid, &SessionId::new(session).unwrap()).unwrap();
@@ -198,7 +196,7 @@ async fn polyproto_gateway_identifies_and_receives_events() {
     // 300 ms: polyproto reads it as 300 *seconds*, so only our op 11 keeps it alive.
     let srv = server(dir.path(), 300).await;
     let base = srv.base_url();
-    let (token, _) = session(&base, "one", true).await;
+    let (token, _) = session(&base, "one").await;
     // The SDK's HttpClient builds reqwest without choosing a rustls provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
@@ -239,7 +237,7 @@ async fn polyproto_gateway_identifies_and_receives_events() {
     // Several heartbeat intervals pass; the SDK answers op 11 and stays connected.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let (_, two_cert) = session(&base, "two", false).await;
+    let (_, two_cert) = session(&base, "two").await;
     let cert = wait_for(&mut rx, "op 3", |p| match p {
         Payload::NewSession(n) => Some(n.cert.clone()),
         _ => None,

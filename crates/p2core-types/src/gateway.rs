@@ -344,7 +344,7 @@ impl Envelope {
     }
 
     /// Reads a message a server sends. Events of other namespaces (such as
-    /// p2core's [`events::LowKeyPackages`]) come back as [`ServerMessage::Other`].
+    /// p2core's [`LowKeyPackages`](crate::events::LowKeyPackages)) come back as [`ServerMessage::Other`].
     pub fn server_message(&self) -> Result<ServerMessage, DecodeError> {
         Ok(match self.opcode() {
             Some(Opcode::Hello) => ServerMessage::Hello(self.payload()?),

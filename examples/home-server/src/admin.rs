@@ -167,22 +167,8 @@ pub async fn run(
             })?;
             let store = open(config).await?;
             let res = async {
-                let old = keys::load_or_create(
-                    &store,
-                    &config.data,
-                    &config.domain,
-                    config.root_cert_days,
-                    config.cert_profile,
-                )
-                .await?;
-                let new = keys::rotate(
-                    &store,
-                    &config.data,
-                    &config.domain,
-                    config.root_cert_days,
-                    config.cert_profile,
-                )
-                .await?;
+                let old = keys::load_or_create(&store, config).await?;
+                let new = keys::rotate(&store, config).await?;
                 Ok::<_, keys::KeyError>((old, new))
             }
             .await;

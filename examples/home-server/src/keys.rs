@@ -13,6 +13,7 @@ use p2core_certs::{CertProfile, Issuer};
 use p2core_types::events::ServerCertificateChange;
 use p2core_types::{DomainName, IdCert, UnixTimestamp};
 
+use crate::config::Config;
 use crate::storage::{PendingEvent, Store};
 
 /// The current signing identity of the server.
@@ -191,16 +192,12 @@ fn issuer(cert: IdCert, key: &SigningKey, profile: CertProfile) -> Result<Issuer
     Issuer::with_profile(cert, key.clone(), profile).map_err(|e| KeyError::Cert(e.to_string()))
 }
 
-/// Loads the current key and root certificate, creating both on first start.
-/// Certificates made from now on (a new root, issued actor certificates) use
-/// the extension layout of `profile` (`--cert-profile`).
-pub async fn load_or_create<S: Store>(
-    store: &S,
-    data_dir: &Path,
-    domain: &DomainName,
-    root_days: u32,
-    profile: CertProfile,
-) -> Result<ServerKeys, KeyError> {
+/// Loads the current key and root certificate (in `--data`), creating both on
+/// first start for `--domain`. Certificates made from now on (a new root,
+/// issued actor certificates) use the extension layout of `--cert-profile`.
+pub async fn load_or_create<S: Store>(store: &S, config: &Config) -> Result<ServerKeys, KeyError> {
+    let (data_dir, domain) = (config.data.as_path(), &config.domain);
+    let (root_days, profile) = (config.root_cert_days, config.cert_profile);
     if let Some(rec) = store.current_server_cert().await? {
         let path = data_dir.join(&rec.key_file);
         let pem = std::fs::read_to_string(&path)
@@ -253,13 +250,9 @@ pub async fn load_or_create<S: Store>(
 
 /// Makes a new key and root certificate current and queues the
 /// server-certificate-change event for every live session.
-pub async fn rotate<S: Store>(
-    store: &S,
-    data_dir: &Path,
-    domain: &DomainName,
-    root_days: u32,
-    profile: CertProfile,
-) -> Result<ServerKeys, KeyError> {
+pub async fn rotate<S: Store>(store: &S, config: &Config) -> Result<ServerKeys, KeyError> {
+    let (data_dir, domain) = (config.data.as_path(), &config.domain);
+    let (root_days, profile) = (config.root_cert_days, config.cert_profile);
     let now = UnixTimestamp::now();
     let (key, cert, serial) = new_root(domain, now, root_days, profile)?;
     let key_file = write_private_key(data_dir, serial, &key)?;
@@ -310,14 +303,7 @@ pub async fn check_root<S: Store>(
     let left = root_seconds_left(&keys, now);
     let day = 86_400_i128;
     if config.root_renew_days > 0 && left < i128::from(config.root_renew_days) * day {
-        let new = rotate(
-            &state.store,
-            &config.data,
-            &config.domain,
-            config.root_cert_days,
-            config.cert_profile,
-        )
-        .await?;
+        let new = rotate(&state.store, config).await?;
         tracing::warn!(
             old_serial = keys.serial,
             new_serial = new.serial,

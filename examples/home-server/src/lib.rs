@@ -74,14 +74,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
     store
         .prune_events(p2core_types::UnixTimestamp::now())
         .await?;
-    let keys = keys::load_or_create(
-        &store,
-        &config.data,
-        &config.domain,
-        config.root_cert_days,
-        config.cert_profile,
-    )
-    .await?;
+    let keys = keys::load_or_create(&store, &config).await?;
     let federation = Federation::new(&config.peers, FederationSettings::from_config(&config))
         .map_err(|e| StartError::Config(format!("federation client: {e}")))?;
     let challenges =

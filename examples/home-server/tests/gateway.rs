@@ -104,7 +104,7 @@ async fn raw_identify(base: &str, token: &str) -> Ws {
     ws
 }
 
-/// The next event of a typed client, skipping nothing (errors fail the test).
+/// The next event of a typed client (errors fail the test).
 async fn next_event(gw: &mut GatewayClient) -> Envelope {
     tokio::time::timeout(WAIT, gw.next_event())
         .await

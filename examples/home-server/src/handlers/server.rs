@@ -99,15 +99,9 @@ pub async fn rotate_server_key<S: Store>(
         ));
     }
     let mut guard = state.keys.write().await;
-    let new = keys::rotate(
-        &state.store,
-        &state.config.data,
-        &state.config.domain,
-        state.config.root_cert_days,
-        state.config.cert_profile,
-    )
-    .await
-    .map_err(ApiError::internal)?;
+    let new = keys::rotate(&state.store, &state.config)
+        .await
+        .map_err(ApiError::internal)?;
     let pem = new.issuer.root().to_pem();
     *guard = new;
     tracing::info!(admin = %fid, "server key rotated");

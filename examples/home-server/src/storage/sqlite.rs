@@ -298,6 +298,36 @@ fn server_cert_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ServerCertRecor
     })
 }
 
+impl SqliteStore {
+    /// Inserts an actor; `Conflict` if the Federation ID is taken.
+    async fn insert_actor(
+        &self,
+        fid: &FederationId,
+        password_hash: &str,
+        auth_payload: Option<&str>,
+        now: UnixTimestamp,
+        operator_made: bool,
+    ) -> StoreResult<i64> {
+        let res = sqlx::query(
+            "INSERT INTO actors (local_name, fid, password_hash, auth_payload, created_at, operator_made)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(fid.local_name())
+        .bind(fid.as_str())
+        .bind(password_hash)
+        .bind(auth_payload)
+        .bind(db_ts(now))
+        .bind(i64::from(operator_made))
+        .execute(&self.writer)
+        .await;
+        match res {
+            Ok(r) => Ok(r.last_insert_rowid()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("federation ID taken")),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 impl Store for SqliteStore {
     async fn create_actor(
         &self,
@@ -306,21 +336,8 @@ impl Store for SqliteStore {
         auth_payload: Option<&str>,
         now: UnixTimestamp,
     ) -> StoreResult<i64> {
-        let res = sqlx::query(
-            "INSERT INTO actors (local_name, fid, password_hash, auth_payload, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(fid.local_name())
-        .bind(fid.as_str())
-        .bind(password_hash)
-        .bind(auth_payload)
-        .bind(db_ts(now))
-        .execute(&self.writer)
-        .await;
-        match res {
-            Ok(r) => Ok(r.last_insert_rowid()),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("federation ID taken")),
-            Err(e) => Err(e.into()),
-        }
+        self.insert_actor(fid, password_hash, auth_payload, now, false)
+            .await
     }
 
     async fn actor_by_local_name(&self, local_name: &str) -> StoreResult<Option<ActorRecord>> {
@@ -975,20 +992,7 @@ impl Store for SqliteStore {
         password_hash: &str,
         now: UnixTimestamp,
     ) -> StoreResult<i64> {
-        let res = sqlx::query(
-            "INSERT INTO actors (local_name, fid, password_hash, created_at, operator_made) VALUES (?, ?, ?, ?, 1)",
-        )
-        .bind(fid.local_name())
-        .bind(fid.as_str())
-        .bind(password_hash)
-        .bind(db_ts(now))
-        .execute(&self.writer)
-        .await;
-        match res {
-            Ok(r) => Ok(r.last_insert_rowid()),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("federation ID taken")),
-            Err(e) => Err(e.into()),
-        }
+        self.insert_actor(fid, password_hash, None, now, true).await
     }
 
     async fn reset_actor_password(

@@ -6,6 +6,13 @@
 //! Federation IDs are case-insensitive. The checks are hand-written byte scans:
 //! nothing is compiled per call and nothing is allocated except the result.
 //!
+//! A domain whose last label is all digits or a hexadecimal number (`0x…`) is
+//! refused ([`FidError::NumericDomain`]): URL parsers (the WHATWG URL standard,
+//! the `url` crate, browsers) read such a host as an IPv4 address, so
+//! `2130706433`, `127.1`, `0x7f.1` and `0177.0.0.1` would all reach
+//! `127.0.0.1`. This also refuses dotted-quad IP literals; the spec's regex
+//! accepts them (see docs/protocol-choices.md).
+//!
 //! Length limits (the spec sets none, so these are p2core's documented choices):
 //! the local name is at most [`MAX_LOCAL_NAME_LEN`] characters (the RFC 5321
 //! local-part limit); the domain follows DNS limits, each label at most
@@ -52,6 +59,14 @@ pub enum FidError {
     /// The domain contains a character outside `a-z 0-9 -` and the dot.
     #[error("the domain name contains {0:?}; allowed are a-z, 0-9, '-' and '.'")]
     InvalidDomainChar(char),
+    /// The last label is all digits or a hexadecimal number (`0x…`): URL
+    /// parsers would read the name as an IPv4 address (`127.1`, `2130706433`,
+    /// `0x7f.1`, `0177.0.0.1`, `10.0.0.1`).
+    #[error(
+        "the domain name ends in a number (URL parsers read it as an IP address); \
+         IP addresses are not domain names"
+    )]
+    NumericDomain,
 }
 
 fn is_local_byte(b: u8) -> bool {
@@ -104,7 +119,23 @@ fn check_domain(domain: &str) -> Result<String, FidError> {
             return Err(FidError::LabelTooLong);
         }
     }
+    if lower.rsplit('.').next().is_some_and(reads_as_ipv4_number) {
+        return Err(FidError::NumericDomain);
+    }
     Ok(lower)
+}
+
+/// `true` if a (lowercase) last label makes a URL parser treat the whole host
+/// as an IPv4 address: the WHATWG URL standard's "ends in a number" test, which
+/// the `url` crate implements. That is a label of only decimal digits (octal
+/// `0177` included), or `0x` followed by zero or more hex digits.
+fn reads_as_ipv4_number(label: &str) -> bool {
+    if !label.is_empty() && label.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    label
+        .strip_prefix("0x")
+        .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A validated, lowercase domain name such as `example.com` or `localhost`.
@@ -339,6 +370,60 @@ mod tests {
         let ok = format!("{}.{}.{}.{}", label63, label63, label63, "c".repeat(61));
         assert_eq!(ok.len(), 253);
         assert!(DomainName::new(&ok).is_ok());
+    }
+
+    #[test]
+    fn numeric_spellings_of_ip_addresses_are_not_domains() {
+        // Each of these is an IPv4 address to a WHATWG URL parser (most of them
+        // 127.0.0.1), so a fetch of https://DOMAIN would bypass name resolution.
+        for bad in [
+            "2130706433",
+            "127.1",
+            "127.0.1",
+            "127.0.0.1",
+            "0x7f.1",
+            "0x7f000001",
+            "0X7F.1",
+            "0177.0.0.1",
+            "0177.1",
+            "017700000001",
+            "0x7f.0x0.0x0.0x1",
+            "10.0.0.1",
+            "169.254.169.254",
+            "0",
+            "0x",
+            "example.0x",
+            "example.0xff",
+            "example.123",
+            "1.1.1.1",
+            "08",
+            "a.b.09",
+        ] {
+            assert_eq!(
+                DomainName::new(bad),
+                Err(FidError::NumericDomain),
+                "accepted {bad:?}"
+            );
+            assert_eq!(
+                FederationId::new(&format!("alice@{bad}")),
+                Err(FidError::NumericDomain),
+                "accepted alice@{bad}"
+            );
+        }
+        // Digits elsewhere, or a last label that is not a number, are fine.
+        for good in [
+            "127.0.0.1a",
+            "1a",
+            "0xg",
+            "x0",
+            "0x1.example",
+            "123.example.com",
+            "a1.b2.c3d",
+            "localhost",
+            "3com.com",
+        ] {
+            assert!(DomainName::new(good).is_ok(), "refused {good:?}");
+        }
     }
 
     #[test]

@@ -208,6 +208,19 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub federation_max_concurrent: u64,
 
+    /// Most outgoing federation requests in flight at once to one domain (more
+    /// wait, within the request timeout), so one slow server cannot hold every slot.
+    #[arg(long, env = "P2CORE_FEDERATION_MAX_PER_DOMAIN", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub federation_max_per_domain: u64,
+
+    /// Seconds a foreign server that could not be reached (connection, TLS or DNS
+    /// failure, timeout, HTTP 5xx) is not asked again; 0 turns this off. At most
+    /// --root-cache-entries domains are remembered.
+    #[arg(long, env = "P2CORE_FEDERATION_FAILURE_CACHE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub federation_failure_cache_seconds: u64,
+
     /// Seconds between re-checks of each foreign session at its actor's home server.
     #[arg(long, env = "P2CORE_FOREIGN_RECHECK_SECONDS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]

@@ -2,13 +2,20 @@
 //! certificates and checking foreign actors' ID-Certs against them.
 //!
 //! All outgoing requests go through [`fetch::Fetcher`] (no redirects,
-//! timeouts, capped bodies, bounded concurrency, public addresses only for
-//! domains without a `--peer` entry). Concurrent requests for the same
-//! domain's root certificate share one fetch (single flight), and the cache of
-//! roots is bounded ([`root_cache::RootCache`]).
+//! timeouts, capped bodies, bounded concurrency in all and per domain, a
+//! negative cache of unreachable domains, public addresses only for domains
+//! without a `--peer` entry). Concurrent requests for the same domain's root
+//! certificate share one fetch (single flight; the map of fetches in flight
+//! holds an entry only while a request waits for it, also when requests are
+//! cancelled), and the cache of roots is bounded ([`root_cache::RootCache`]).
+//! Both the refetch of a current root and the fetch of an older root
+//! (`?timestamp=`) happen at most once per [`ROOT_REFRESH_FLOOR`] per domain.
 
 pub mod address;
+pub mod domain_slots;
+pub mod failure_cache;
 pub mod fetch;
+pub mod resolver;
 pub mod root_cache;
 
 use std::collections::HashMap;
@@ -78,6 +85,11 @@ impl FederationSettings {
                     .unwrap_or(usize::MAX),
                 max_concurrent: usize::try_from(config.federation_max_concurrent)
                     .unwrap_or(usize::MAX),
+                max_per_domain: usize::try_from(config.federation_max_per_domain)
+                    .unwrap_or(usize::MAX),
+                failure_cache_ttl: Duration::from_secs(config.federation_failure_cache_seconds),
+                failure_cache_entries: usize::try_from(config.root_cache_entries)
+                    .unwrap_or(usize::MAX),
             },
             root_cache_ttl: Duration::from_secs(config.root_cache_seconds),
             root_cache_entries: usize::try_from(config.root_cache_entries).unwrap_or(usize::MAX),
@@ -94,9 +106,30 @@ pub struct Federation {
 }
 
 /// A certificate that does not verify against the cached root makes the root be
-/// fetched again, but not more often than this per domain (so that a stream of
-/// bad certificates cannot turn into a stream of fetches).
-const ROOT_REFRESH_FLOOR: Duration = Duration::from_secs(30);
+/// fetched again, and one that does not verify against the current root makes
+/// the root of its issuance time (`?timestamp=`) be fetched, but each not more
+/// often than this per domain (so that a stream of bad certificates cannot turn
+/// into a stream of fetches).
+pub const ROOT_REFRESH_FLOOR: Duration = Duration::from_secs(30);
+
+/// Removes a domain's single-flight entry when its last waiter is done, also
+/// when the waiting request is cancelled (the future dropped mid-await).
+struct Flight<'a> {
+    map: &'a Mutex<HashMap<DomainName, Arc<tokio::sync::Mutex<()>>>>,
+    domain: &'a DomainName,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        let mut map = lock(self.map);
+        // The map's reference and ours: nobody else waits (counts change only
+        // under the map's lock).
+        if Arc::strong_count(&self.turn) == 2 {
+            map.remove(self.domain);
+        }
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -119,6 +152,21 @@ impl Federation {
     /// Number of root certificates in the cache.
     pub fn cached_roots(&self) -> usize {
         lock(&self.roots).len()
+    }
+
+    /// Number of domains whose root fetch is in flight (single-flight entries).
+    pub fn roots_in_flight(&self) -> usize {
+        lock(&self.in_flight).len()
+    }
+
+    /// Number of domains with outgoing requests in flight or waiting for a slot.
+    pub fn domains_in_flight(&self) -> usize {
+        self.fetcher.domains_in_flight()
+    }
+
+    /// Number of domains in the negative cache (recently unreachable).
+    pub fn failed_domains(&self) -> usize {
+        self.fetcher.failed_domains()
     }
 
     async fn fetch_root(
@@ -149,32 +197,28 @@ impl Federation {
         if let Some(root) = lock(&self.roots).get(domain, wanted_since) {
             return Ok(root);
         }
-        let flight = lock(&self.in_flight)
+        let turn = lock(&self.in_flight)
             .entry(domain.clone())
             .or_default()
             .clone();
-        let result = async {
-            let _turn = tokio::time::timeout(self.request_timeout, flight.lock())
-                .await
-                .map_err(|_| FederationError::Upstream {
-                    domain: domain.clone(),
-                    reason: "another fetch of its root certificate did not finish in time"
-                        .to_owned(),
-                })?;
-            // A fetch that finished while we waited counts as fresh enough.
-            if let Some(root) = lock(&self.roots).get(domain, wanted_since) {
-                return Ok(root);
-            }
-            let root = self.fetch_root(domain, None).await?;
-            lock(&self.roots).insert(domain.clone(), root.clone());
-            Ok(root)
+        let flight = Flight {
+            map: &self.in_flight,
+            domain,
+            turn,
+        };
+        let _turn = tokio::time::timeout(self.request_timeout, flight.turn.lock())
+            .await
+            .map_err(|_| FederationError::Upstream {
+                domain: domain.clone(),
+                reason: "another fetch of its root certificate did not finish in time".to_owned(),
+            })?;
+        // A fetch that finished while we waited counts as fresh enough.
+        if let Some(root) = lock(&self.roots).get(domain, wanted_since) {
+            return Ok(root);
         }
-        .await;
-        let mut in_flight = lock(&self.in_flight);
-        if Arc::strong_count(&flight) == 2 {
-            in_flight.remove(domain);
-        }
-        result
+        let root = self.fetch_root(domain, None).await?;
+        lock(&self.roots).insert(domain.clone(), root.clone());
+        Ok(root)
     }
 
     fn check(cert: &IdCert, root: &IdCert, now: UnixTimestamp) -> Result<(), FederationError> {
@@ -211,13 +255,40 @@ impl Federation {
             }
         }
         if !verified {
-            // Issued under an older root of that server?
-            let then = self.fetch_root(domain, Some(cert.not_before())).await?;
-            if let Err(e) = Self::check(cert, &then, now) {
-                return Err(last_err.unwrap_or(e));
-            }
+            verified = self.check_older_roots(cert, domain, now).await?;
+        }
+        if !verified {
+            return Err(last_err.unwrap_or_else(|| {
+                FederationError::Invalid("no root certificate of its home server fits".to_owned())
+            }));
         }
         self.check_listed_at_home(cert).await
+    }
+
+    /// Was `cert` issued under an older root of its home server? Checks the
+    /// older roots cached for `domain`, then (at most once per
+    /// [`ROOT_REFRESH_FLOOR`] per domain) fetches the root of the time the
+    /// certificate was issued (`?timestamp=`). `Ok(false)`: no root fits.
+    async fn check_older_roots(
+        &self,
+        cert: &IdCert,
+        domain: &DomainName,
+        now: UnixTimestamp,
+    ) -> Result<bool, FederationError> {
+        let older = lock(&self.roots).older_roots(domain);
+        if older
+            .iter()
+            .any(|root| Self::check(cert, root, now).is_ok())
+        {
+            return Ok(true);
+        }
+        if !lock(&self.roots).claim_older_fetch(domain, ROOT_REFRESH_FLOOR) {
+            return Ok(false);
+        }
+        let then = self.fetch_root(domain, Some(cert.not_before())).await?;
+        let fits = Self::check(cert, &then, now).is_ok();
+        lock(&self.roots).add_older_root(domain, then);
+        Ok(fits)
     }
 
     /// Asks the actor's home server whether it lists `cert` for its session,

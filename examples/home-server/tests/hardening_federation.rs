@@ -323,3 +323,234 @@ async fn concurrent_callers_share_one_root_fetch_and_outgoing_requests_are_bound
     );
     b.stop().await.unwrap();
 }
+
+// ---- issue 13 item 6: per-domain slots, negative cache, older-root floor, single flight ----
+
+/// B with peers `evil.localhost` and `good.localhost`.
+async fn home_b2(
+    dir: &std::path::Path,
+    evil: String,
+    good: String,
+    tweak: impl FnOnce(&mut p2core_home_server::Config),
+) -> p2core_home_server::RunningServer {
+    spawn_with(
+        dir,
+        "b.localhost",
+        &[],
+        &[("evil.localhost", evil), ("good.localhost", good)],
+        tweak,
+    )
+    .await
+}
+
+/// Sends an identify for `f` by hand over a new connection and returns the
+/// connection (so that the test can hang up while the request waits).
+async fn identify_by_hand(
+    b: &p2core_home_server::RunningServer,
+    f: &Foreign,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let challenge = client(&b.base_url()).challenge().await.unwrap();
+    let body = serde_json::to_vec(&p2core_routes::session_identify::Request {
+        completed_challenge: p2core_types::CompletedChallenge {
+            challenge: challenge.challenge().to_owned(),
+            signature: challenge.solve(&f.key),
+        },
+        id_cert: f.cert_pem.clone(),
+        auth_payload: None,
+    })
+    .unwrap();
+    let mut conn = tokio::net::TcpStream::connect(b.addr()).await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: b.localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        p2core_routes::session_identify::INFO.path,
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&body).await.unwrap();
+    conn
+}
+
+/// `true` if the server has not answered on `conn` yet.
+fn unanswered(conn: &tokio::net::TcpStream) -> bool {
+    let mut buf = [0u8; 1];
+    matches!(conn.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// Polls `cond` every 50 ms for up to `within`.
+async fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cond()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tarpit_home_server_does_not_hold_every_fetch_slot() {
+    let evil_f = foreign("evil.localhost");
+    let good_f = foreign("good.localhost");
+    // the tarpit answers its root but never answers the actor check
+    let tarpit = fake::start(
+        Behavior::Ok(evil_f.root.to_pem()),
+        Behavior::Stall(Duration::from_secs(120)),
+        Behavior::Stall(Duration::from_secs(120)),
+        Duration::ZERO,
+    )
+    .await;
+    let good = fake::start(
+        Behavior::Ok(good_f.root.to_pem()),
+        Behavior::Json(listing(&good_f.cert_pem)),
+        Behavior::Status(404, String::new()),
+        Duration::ZERO,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = home_b2(dir.path(), tarpit.url(), good.url(), |c| {
+        c.federation_max_concurrent = 2;
+        c.federation_max_per_domain = 1;
+        c.federation_timeout_seconds = 60;
+    })
+    .await;
+    let base = b.base_url();
+    // the attacker's actors at the tarpit: more requests than all the global slots
+    let mut stuck = Vec::new();
+    for _ in 0..4 {
+        stuck.push(identify_by_hand(&b, &evil_f).await);
+    }
+    assert!(
+        eventually(Duration::from_secs(10), || tarpit.actor_hits() >= 1).await,
+        "the tarpit was never asked"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        tarpit.actor_hits(),
+        1,
+        "more than --federation-max-per-domain requests went to one domain"
+    );
+    // an honest actor of another server is still identified while the tarpit holds on
+    let answer = identify_raw(&base, &good_f).await;
+    assert_eq!(answer.0, 201, "{}", answer.1);
+    assert!(
+        stuck.iter().all(unanswered),
+        "a tarpit request was answered first: the honest one had to wait for it"
+    );
+    // the attacker gives up (hangs up): nothing stays behind
+    drop(stuck);
+    let federation = &b.state().federation;
+    assert!(
+        eventually(Duration::from_secs(10), || federation.domains_in_flight()
+            == 0
+            && federation.roots_in_flight() == 0)
+        .await,
+        "{} domains still hold request slots after every request was cancelled",
+        federation.domains_in_flight()
+    );
+    b.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_home_server_is_not_asked_again_for_a_while() {
+    let f = foreign("evil.localhost");
+    let evil = fake::start(
+        Behavior::Status(503, "down".into()),
+        Behavior::Status(503, "down".into()),
+        Behavior::Status(503, "down".into()),
+        Duration::ZERO,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = home_b(dir.path(), evil.url(), |c| {
+        c.federation_failure_cache_seconds = 600;
+        c.root_cache_entries = 4;
+    })
+    .await;
+    for round in 0..5 {
+        let answer = identify_raw(&b.base_url(), &f).await;
+        assert_upstream_failed(&answer, &["down"]);
+        let message = answer.1["message"].as_str().unwrap();
+        assert!(message.contains("HTTP 503"), "{message}");
+        if round > 0 {
+            assert!(message.contains("not asked again"), "{message}");
+        }
+    }
+    assert_eq!(evil.root_hits(), 1, "the failing server was asked again");
+    assert_eq!(b.state().federation.failed_domains(), 1);
+    b.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_root_fetches_are_under_the_refetch_floor() {
+    let f = foreign("evil.localhost");
+    // the home server's root is not the one that signed the certificate, for
+    // any timestamp: every identify would fetch `?timestamp=` again
+    let other = foreign("evil.localhost");
+    let evil = fake::start(
+        Behavior::Ok(other.root.to_pem()),
+        Behavior::Json(listing(&f.cert_pem)),
+        Behavior::Status(404, String::new()),
+        Duration::ZERO,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = home_b(dir.path(), evil.url(), |_| {}).await;
+    for _ in 0..6 {
+        let answer = identify_raw(&b.base_url(), &f).await;
+        assert_eq!(answer.0, 400, "{}", answer.1);
+        assert_eq!(
+            answer.1["error"],
+            ErrorCode::InvalidCertificate.as_str(),
+            "{}",
+            answer.1
+        );
+    }
+    assert_eq!(
+        evil.root_hits(),
+        2,
+        "one current and one older root fetch within the floor, not one per request"
+    );
+    b.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_request_leaves_no_single_flight_entry() {
+    let f = foreign("evil.localhost");
+    // slow but honest
+    let evil = fake::start(
+        Behavior::Ok(f.root.to_pem()),
+        Behavior::Json(listing(&f.cert_pem)),
+        Behavior::Status(404, String::new()),
+        Duration::from_secs(2),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let b = home_b(dir.path(), evil.url(), |c| {
+        c.federation_timeout_seconds = 30
+    })
+    .await;
+    let base = b.base_url();
+    let conn = identify_by_hand(&b, &f).await;
+    assert!(
+        eventually(Duration::from_secs(10), || evil.root_hits() == 1).await,
+        "the root was never fetched"
+    );
+    assert_eq!(b.state().federation.roots_in_flight(), 1);
+    drop(conn); // the client hangs up while its request waits for the root
+    let federation = &b.state().federation;
+    assert!(
+        eventually(Duration::from_secs(10), || federation.roots_in_flight()
+            == 0
+            && federation.domains_in_flight() == 0)
+        .await,
+        "a cancelled request left {} single-flight entries",
+        federation.roots_in_flight()
+    );
+    // and the next request is not blocked by anything it left
+    let answer = identify_raw(&base, &f).await;
+    assert_eq!(answer.0, 201, "{}", answer.1);
+    assert_eq!(federation.roots_in_flight(), 0);
+    b.stop().await.unwrap();
+}

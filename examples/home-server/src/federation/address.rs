@@ -1,14 +1,20 @@
 //! Which IP addresses a federation request may go to without a `--peer` entry,
-//! and a DNS resolver for reqwest that drops every other address.
+//! and the checked URL of such a request. Plain functions (std, `url` and
+//! `p2core-types` only): the `address_filter` fuzz target compiles this file
+//! as it is. The DNS side is [`super::resolver`].
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use p2core_types::DomainName;
+use url::{Host, Url};
 
 /// `true` for a globally routable unicast address; `false` for loopback,
 /// private (RFC 1918), link-local, unique-local, CGNAT (100.64.0.0/10),
 /// unspecified, multicast, broadcast, documentation, benchmarking and
-/// reserved ranges, and for IPv6 forms that embed such an IPv4 address.
+/// reserved ranges, and for IPv6 forms that embed such an IPv4 address
+/// (IPv4-mapped, IPv4-compatible, NAT64 64:ff9b::/96, 6to4). Always refused:
+/// local-use NAT64 (64:ff9b:1::/48, its translation is site-specific),
+/// IPv4-translated (::ffff:0:0:0/96) and Teredo (2001::/32) addresses.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -59,31 +65,35 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
         || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated)
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        || (s[0] == 0x2001 && s[1] == 0) // Teredo 2001::/32 (tunnels to an obfuscated IPv4)
+        || (s[0] == 0x0064 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64 64:ff9b:1::/48
+        || (s[0..4] == [0; 4] && s[4] == 0xffff && s[5] == 0) // IPv4-translated ::ffff:0:0:0/96
         || s[0] == 0x0100 && s[1..4] == [0; 3]; // discard-only 100::/64
     !special
 }
 
-/// The error a [`PublicOnlyResolver`] reports when a name has no public address.
-#[derive(Debug, thiserror::Error)]
-#[error("the name resolves only to non-public addresses")]
-pub struct NotPublic;
-
-/// Resolves names with the system resolver and keeps only public addresses
-/// ([`is_public`]); a name with none fails with [`NotPublic`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PublicOnlyResolver;
-
-impl Resolve for PublicOnlyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let public: Vec<SocketAddr> = found.filter(|a| is_public(a.ip())).collect();
-            if public.is_empty() {
-                return Err(Box::new(NotPublic) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(public.into_iter()) as Addrs)
-        })
+/// The `https://DOMAIN…` URL of a domain without a `--peer` entry, checked
+/// after parsing: its host must be exactly `domain`, as a name. An IP address
+/// there (whatever spelling the URL parser turned into one: `127.1`,
+/// `2130706433`, `0x7f.1`, …) would never be resolved, so the public-only
+/// resolver could not filter it; it is refused here, before any connection.
+/// [`DomainName`] already refuses such names; this is the second line. The
+/// reason is this server's own text.
+pub fn public_url(domain: &DomainName, path_and_query: &str) -> Result<Url, &'static str> {
+    let url = Url::parse(&format!("https://{domain}{path_and_query}"))
+        .map_err(|_| "no valid URL can be formed for it")?;
+    match url.host() {
+        Some(Host::Domain(host)) if host == domain.as_str() => Ok(url),
+        Some(Host::Ipv4(ip)) if !is_public(IpAddr::V4(ip)) => {
+            Err("it has no --peer entry and its name is a non-public IP address")
+        }
+        Some(Host::Ipv6(ip)) if !is_public(IpAddr::V6(ip)) => {
+            Err("it has no --peer entry and its name is a non-public IP address")
+        }
+        Some(Host::Ipv4(_) | Host::Ipv6(_)) => {
+            Err("its name is an IP address; federation reaches servers by domain name")
+        }
+        _ => Err("its name does not survive URL parsing unchanged"),
     }
 }
 
@@ -127,9 +137,30 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:1::",
             "2001:db8::1",
+            // local-use NAT64 (RFC 8215), whatever the embedded address
+            "64:ff9b:1::7f00:1",
+            "64:ff9b:1::808:808",
+            "64:ff9b:1:ffff:ffff:ffff:ffff:ffff",
+            // IPv4-translated (RFC 2765), whatever the embedded address
+            "::ffff:0:7f00:1",
+            "::ffff:0:808:808",
+            // Teredo (RFC 4380)
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:0:ffff:ffff:ffff:ffff:ffff:ffff",
         ] {
             assert!(!public(s), "{s} must be refused");
         }
+    }
+
+    #[test]
+    fn urls_of_numeric_hosts_are_refused() {
+        let d = |s: &str| DomainName::new(s).unwrap();
+        let url = public_url(&d("example.com"), "/.p2/core/v1/idcert/server").unwrap();
+        assert_eq!(url.host_str(), Some("example.com"));
+        assert_eq!(url.port_or_known_default(), Some(443));
+        // A path cannot change the host.
+        assert!(public_url(&d("example.com"), "@127.0.0.1/").is_err());
     }
 
     #[test]
@@ -146,6 +177,7 @@ mod tests {
             "::ffff:1.1.1.1",
             "64:ff9b::808:808",
             "2002:808:808::",
+            "2001:4860:4860::8888",
         ] {
             assert!(public(s), "{s} must be allowed");
         }

@@ -1,15 +1,22 @@
 //! A bounded cache of foreign servers' current root certificates: entries
 //! expire after a TTL, and when it is full the least recently used one goes.
+//! Each entry also keeps up to [`MAX_OLDER_ROOTS`] older roots of that server
+//! (fetched with `?timestamp=`) and when the last of those was fetched.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use p2core_types::{DomainName, IdCert};
 
+/// Most older roots kept per domain (the oldest goes first).
+pub const MAX_OLDER_ROOTS: usize = 4;
+
 struct Entry {
     cert: IdCert,
     fetched: Instant,
     last_used: u64,
+    older: Vec<IdCert>,
+    older_fetched: Option<Instant>,
 }
 
 /// LRU + TTL cache keyed by domain.
@@ -66,14 +73,52 @@ impl RootCache {
                 self.entries.remove(&oldest);
             }
         }
-        self.entries.insert(
-            domain,
-            Entry {
-                cert,
-                fetched: Instant::now(),
-                last_used: self.clock,
-            },
-        );
+        let clock = self.clock;
+        let now = Instant::now();
+        let entry = self.entries.entry(domain).or_insert_with(|| Entry {
+            cert: cert.clone(),
+            fetched: now,
+            last_used: clock,
+            older: Vec::new(),
+            older_fetched: None,
+        });
+        entry.cert = cert;
+        entry.fetched = now;
+        entry.last_used = clock;
+    }
+
+    /// The older roots kept for `domain` (none if its current root is not cached).
+    pub fn older_roots(&self, domain: &DomainName) -> Vec<IdCert> {
+        self.entries
+            .get(domain)
+            .map(|e| e.older.clone())
+            .unwrap_or_default()
+    }
+
+    /// `true` (and the time recorded) if an older root of `domain` may be
+    /// fetched now: its current root is cached and no older root was fetched
+    /// less than `floor` ago.
+    pub fn claim_older_fetch(&mut self, domain: &DomainName, floor: Duration) -> bool {
+        let Some(entry) = self.entries.get_mut(domain) else {
+            return false;
+        };
+        if entry.older_fetched.is_some_and(|t| t.elapsed() < floor) {
+            return false;
+        }
+        entry.older_fetched = Some(Instant::now());
+        true
+    }
+
+    /// Keeps `root` as an older root of `domain` (if its entry still exists).
+    pub fn add_older_root(&mut self, domain: &DomainName, root: IdCert) {
+        if let Some(entry) = self.entries.get_mut(domain)
+            && !entry.older.iter().any(|r| r.as_der() == root.as_der())
+        {
+            if entry.older.len() >= MAX_OLDER_ROOTS {
+                entry.older.remove(0);
+            }
+            entry.older.push(root);
+        }
     }
 
     /// Number of cached roots.
@@ -116,6 +161,18 @@ mod tests {
         assert!(cache.get(&a, None).is_some() && cache.get(&c, None).is_some());
         // an entry fetched before the wanted instant does not count
         assert!(cache.get(&a, Some(Instant::now())).is_none());
+
+        // older roots: claimed at most once per floor, bounded per domain
+        assert!(cache.claim_older_fetch(&a, Duration::from_secs(30)));
+        assert!(!cache.claim_older_fetch(&a, Duration::from_secs(30)));
+        assert!(
+            !cache.claim_older_fetch(&b, Duration::from_secs(30)),
+            "b is not cached"
+        );
+        for i in 0..6 {
+            cache.add_older_root(&a, root(&format!("o{i}.example")).1);
+        }
+        assert_eq!(cache.older_roots(&a).len(), MAX_OLDER_ROOTS);
 
         let mut expired = RootCache::new(2, Duration::ZERO);
         expired.insert(a.clone(), ra);

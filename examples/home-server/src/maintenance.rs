@@ -1,6 +1,18 @@
 //! Background work of a running server: pruning expired challenges and
 //! re-checking foreign sessions at their actors' home servers.
 //!
+//! Foreign sessions, with `I` = `--foreign-recheck-seconds`: a round starts
+//! every `I/2`. Each round (1) ends the sessions whose ID-Cert expired and
+//! those not confirmed by their home server for more than `2·I` (whether the
+//! re-check failed or simply did not get to them: this is what makes the
+//! interval a bound under load), (2) deletes ended sessions and their tokens
+//! (at most [`PURGE_BATCH`] per statement, until none are left), and (3)
+//! re-checks the due sessions (last confirmed `I/2` or more ago), least
+//! recently confirmed first, in pages of [`RECHECK_BATCH`], until none are
+//! left or the round has run for `I/2`; the rest wait for the next round,
+//! still oldest first. So a session is used at most about `2·I + I/2` plus one
+//! page's duration after its last confirmation, however many there are.
+//!
 //! The task holds only a weak reference to the state, so it ends by itself
 //! once the server has stopped and the state is dropped.
 
@@ -16,8 +28,11 @@ use crate::handlers::now;
 use crate::state::SharedState;
 use crate::storage::{ForeignSession, Store};
 
-/// Most foreign sessions re-checked in one round (the rest wait for the next).
-const RECHECK_BATCH: u32 = 1000;
+/// Foreign sessions re-checked at once (one page of a round).
+pub const RECHECK_BATCH: u32 = 256;
+
+/// Ended foreign sessions deleted per statement.
+pub const PURGE_BATCH: u32 = 10_000;
 
 /// Starts the background task for `state`.
 pub fn spawn<S: Store>(state: &SharedState<S>) -> tokio::task::JoinHandle<()> {
@@ -49,35 +64,83 @@ pub fn spawn<S: Store>(state: &SharedState<S>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// One round: ends foreign sessions whose certificate expired, then asks the
-/// home servers about every session that is due.
+/// One round (see the module documentation): ends expired and long
+/// unconfirmed foreign sessions, deletes ended ones, then re-checks the due
+/// ones at their home servers.
 pub async fn recheck_foreign_sessions<S: Store>(state: &SharedState<S>) {
+    let started = tokio::time::Instant::now();
+    let round_budget = Duration::from_secs((state.config.foreign_recheck_seconds / 2).max(1));
     let now = now();
     match state.store.end_expired_foreign_sessions(now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(ended = n, "foreign sessions ended: certificate expired"),
         Err(e) => tracing::warn!(error = %e, "ending expired foreign sessions failed"),
     }
-    let half = state.config.foreign_recheck_seconds / 2;
-    let due_before = UnixTimestamp(now.0.saturating_sub(half));
-    let due = match state
+    let grace = state.config.foreign_recheck_seconds.saturating_mul(2);
+    let unconfirmed_before = UnixTimestamp(now.0.saturating_sub(grace));
+    match state
         .store
-        .foreign_sessions_due(due_before, RECHECK_BATCH)
+        .end_unconfirmed_foreign_sessions(unconfirmed_before, now)
         .await
     {
-        Ok(due) => due,
-        Err(e) => {
-            tracing::warn!(error = %e, "listing foreign sessions to re-check failed");
-            return;
-        }
-    };
-    // Concurrency is bounded by the federation client's request slots.
-    let mut checks = JoinSet::new();
-    for session in due {
-        let state = state.clone();
-        checks.spawn(async move { recheck_one(&state, session).await });
+        Ok(ended) if ended.is_empty() => {}
+        Ok(ended) => tracing::info!(
+            ended = ended.len(),
+            "foreign sessions ended: not confirmed by their home servers within twice the re-check interval"
+        ),
+        Err(e) => tracing::warn!(error = %e, "ending unconfirmed foreign sessions failed"),
     }
-    while checks.join_next().await.is_some() {}
+    purge_ended_foreign_sessions(state).await;
+
+    let half = state.config.foreign_recheck_seconds / 2;
+    let due_before = UnixTimestamp(now.0.saturating_sub(half));
+    let mut after = None;
+    while started.elapsed() < round_budget {
+        let due = match state
+            .store
+            .foreign_sessions_due(due_before, after, RECHECK_BATCH)
+            .await
+        {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing foreign sessions to re-check failed");
+                return;
+            }
+        };
+        let Some(last) = due.last() else { break };
+        after = Some((last.checked_at, last.id));
+        let full_page = due.len() == usize::try_from(RECHECK_BATCH).unwrap_or(usize::MAX);
+        // Concurrency is bounded by the federation client's request slots.
+        let mut checks = JoinSet::new();
+        for session in due {
+            let state = state.clone();
+            checks.spawn(async move { recheck_one(&state, session).await });
+        }
+        while checks.join_next().await.is_some() {}
+        if !full_page {
+            break;
+        }
+    }
+}
+
+/// Deletes every ended foreign session and its tokens, a batch at a time.
+pub async fn purge_ended_foreign_sessions<S: Store>(state: &SharedState<S>) {
+    loop {
+        match state.store.delete_ended_foreign_sessions(PURGE_BATCH).await {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::debug!(deleted = n, "ended foreign sessions deleted");
+                }
+                if n < u64::from(PURGE_BATCH) {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "deleting ended foreign sessions failed");
+                return;
+            }
+        }
+    }
 }
 
 async fn recheck_one<S: Store>(state: &SharedState<S>, session: ForeignSession) {

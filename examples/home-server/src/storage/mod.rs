@@ -310,13 +310,31 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTimestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Live foreign sessions last confirmed before `checked_before`, least
-    /// recently confirmed first, at most `limit`.
+    /// Live foreign sessions last confirmed at or before `checked_before`, least
+    /// recently confirmed first (ties by row ID), at most `limit`; with `after`
+    /// = `(checked_at, id)` of the last session of the previous page, only those
+    /// after it in that order (keyset paging through one round's due sessions).
     fn foreign_sessions_due(
         &self,
         checked_before: UnixTimestamp,
+        after: Option<(UnixTimestamp, i64)>,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<ForeignSession>>> + Send;
+
+    /// Ends the live foreign sessions last confirmed before `checked_before`
+    /// (revoking their tokens); returns their row IDs.
+    fn end_unconfirmed_foreign_sessions(
+        &self,
+        checked_before: UnixTimestamp,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+
+    /// Deletes up to `limit` ended foreign sessions and all their tokens;
+    /// returns how many sessions went.
+    fn delete_ended_foreign_sessions(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Records that the home server confirmed a foreign session at `now`.
     fn mark_foreign_checked(

@@ -704,13 +704,20 @@ impl Store for SqliteStore {
     async fn foreign_sessions_due(
         &self,
         checked_before: UnixTimestamp,
+        after: Option<(UnixTimestamp, i64)>,
         limit: u32,
     ) -> StoreResult<Vec<ForeignSession>> {
+        let (after_checked, after_id) =
+            after.map_or((i64::MIN, i64::MIN), |(t, id)| (db_ts(t), id));
         let rows = sqlx::query(
             "SELECT id, fid, session_id, cert_pem, not_after, checked_at FROM foreign_sessions
-             WHERE ended_at IS NULL AND checked_at <= ? ORDER BY checked_at LIMIT ?",
+             WHERE ended_at IS NULL AND checked_at <= ?1
+               AND (checked_at > ?2 OR (checked_at = ?2 AND id > ?3))
+             ORDER BY checked_at, id LIMIT ?4",
         )
         .bind(db_ts(checked_before))
+        .bind(after_checked)
+        .bind(after_id)
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
@@ -726,6 +733,49 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn end_unconfirmed_foreign_sessions(
+        &self,
+        checked_before: UnixTimestamp,
+        now: UnixTimestamp,
+    ) -> StoreResult<Vec<i64>> {
+        let mut tx = self.writer.begin().await?;
+        let ended: Vec<i64> = sqlx::query_scalar(
+            "UPDATE foreign_sessions SET ended_at = ?1 WHERE ended_at IS NULL AND checked_at < ?2 RETURNING id",
+        )
+        .bind(db_ts(now))
+        .bind(db_ts(checked_before))
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &ended {
+            Self::revoke_foreign_token(&mut tx, *id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn delete_ended_foreign_sessions(&self, limit: u32) -> StoreResult<u64> {
+        // One pass over `tokens` per call (no per-session lookups: revoked tokens
+        // are outside the partial index on foreign_session_id).
+        const ENDED: &str =
+            "SELECT id FROM foreign_sessions WHERE ended_at IS NOT NULL ORDER BY id LIMIT ?1";
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(&format!(
+            "DELETE FROM tokens WHERE foreign_session_id IN ({ENDED})"
+        ))
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await?;
+        let n = sqlx::query(&format!(
+            "DELETE FROM foreign_sessions WHERE id IN ({ENDED})"
+        ))
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn mark_foreign_checked(&self, id: i64, now: UnixTimestamp) -> StoreResult<()> {

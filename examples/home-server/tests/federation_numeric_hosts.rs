@@ -127,17 +127,17 @@ async fn numeric_host_spellings_never_reach_loopback() {
             .identify(&key, &pem, None)
             .await
             .expect_err("an actor of a numeric domain must not be identified");
+        // The server answered: any connection it made is in the accept queue now.
+        let arrived = tokio::time::timeout(Duration::from_millis(300), trap.accept()).await;
+        assert!(
+            arrived.is_err(),
+            "{spelling}: the server connected to 127.0.0.1:443 (SSRF); it answered {err:?}"
+        );
         let status = err.status().unwrap_or(0);
         let body = err.error_body();
         assert!(
             (400..500).contains(&status) && body.is_some(),
             "{spelling}: expected a 4xx JSON error, got {status} {body:?}"
-        );
-        // The server answered: any connection it made is in the accept queue now.
-        let arrived = tokio::time::timeout(Duration::from_millis(300), trap.accept()).await;
-        assert!(
-            arrived.is_err(),
-            "{spelling}: the server connected to 127.0.0.1:443 (SSRF)"
         );
     }
     server.stop().await.unwrap();

@@ -139,6 +139,17 @@ async fn numeric_host_spellings_never_reach_loopback() {
             (400..500).contains(&status) && body.is_some(),
             "{spelling}: expected a 4xx JSON error, got {status} {body:?}"
         );
+        // A Federation ID with such a domain in a route is a clear 400, too.
+        let answer = raw(
+            &base,
+            p2core_routes::http::Method::GET,
+            &format!("/.p2/core/v1/idcert/actor/alice@{spelling}"),
+            None,
+            None,
+            Vec::new(),
+        )
+        .await;
+        assert_raw_error(&answer, 400, p2core_types::ErrorCode::InvalidFederationId);
     }
     server.stop().await.unwrap();
 }

@@ -554,3 +554,27 @@ async fn a_cancelled_request_leaves_no_single_flight_entry() {
     assert_eq!(federation.roots_in_flight(), 0);
     b.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_negative_cache_holds_at_most_root_cache_entries_domains() {
+    // domains without a --peer entry under .localhost resolve to loopback only:
+    // each fails (non-public) and is remembered, up to the bound
+    let dir = tempfile::tempdir().unwrap();
+    let b = spawn_with(dir.path(), "b.localhost", &[], &[], |c| {
+        c.root_cache_entries = 4;
+        c.federation_failure_cache_seconds = 600;
+    })
+    .await;
+    for i in 0..10 {
+        let f = foreign(&format!("x{i}.localhost"));
+        let answer = identify_raw(&b.base_url(), &f).await;
+        assert_eq!(answer.0, 502, "{}", answer.1);
+        assert!(b.state().federation.failed_domains() <= 4);
+    }
+    assert_eq!(b.state().federation.failed_domains(), 4);
+    // the newest failure is remembered
+    let answer = identify_raw(&b.base_url(), &foreign("x9.localhost")).await;
+    let message = answer.1["message"].as_str().unwrap();
+    assert!(message.contains("not asked again"), "{message}");
+    b.stop().await.unwrap();
+}

@@ -18,6 +18,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A hostile or compromised server cannot send the client elsewhere or exhaust its memory:
+//! redirects are not followed (a 3xx is [`ClientError::UnexpectedStatus`]) unless
+//! [`ClientBuilder::max_redirects`] allows a few, and every response body is read with a cap
+//! ([`DEFAULT_MAX_RESPONSE_BYTES`], see [`ClientBuilder::max_response_bytes`]) that is enforced
+//! while the body streams in, whatever its `Content-Length` says
+//! ([`ClientError::ResponseTooLarge`]).
+//!
 //! TLS is rustls with the `ring` provider and the platform's root certificates
 //! (`rustls-platform-verifier`); the provider is passed to reqwest explicitly, so no
 //! process-wide default provider is installed.
@@ -46,8 +53,13 @@ use crate::{
     upload_key_packages,
 };
 
-/// The timeout [`Client::new`] sets for a whole request.
+/// The timeout [`Client::new`] sets for a whole request (body included).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest response body [`Client::new`] reads: 4 MiB. Longer bodies end the request
+/// with [`ClientError::ResponseTooLarge`]. Change it with
+/// [`ClientBuilder::max_response_bytes`] or [`Client::with_max_response_bytes`].
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Longest part of a non-JSON error body kept in a synthesized [`ErrorBody::message`].
 const MAX_SYNTHESIZED_MESSAGE: usize = 512;
@@ -102,16 +114,28 @@ pub enum ClientError {
     /// for an `https` base URL).
     #[error("TLS setup failed: {0}")]
     Tls(String),
+    /// The response body (or its announced `Content-Length`) exceeded the client's cap
+    /// ([`ClientBuilder::max_response_bytes`]); reading stopped there and the connection
+    /// was dropped.
+    #[error("the {status} response body is larger than the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// The HTTP status of the response.
+        status: u16,
+        /// The cap, in bytes.
+        limit: usize,
+    },
 }
 
 impl ClientError {
-    /// The HTTP status, for [`Api`](Self::Api), [`Decode`](Self::Decode) and
-    /// [`UnexpectedStatus`](Self::UnexpectedStatus) errors (and transport errors that have one).
+    /// The HTTP status, for [`Api`](Self::Api), [`Decode`](Self::Decode),
+    /// [`UnexpectedStatus`](Self::UnexpectedStatus) and
+    /// [`ResponseTooLarge`](Self::ResponseTooLarge) errors (and transport errors that have one).
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Api { status, .. }
             | Self::Decode { status, .. }
-            | Self::UnexpectedStatus { status, .. } => Some(*status),
+            | Self::UnexpectedStatus { status, .. }
+            | Self::ResponseTooLarge { status, .. } => Some(*status),
             Self::Transport(e) => e.status().map(|s| s.as_u16()),
             _ => None,
         }
@@ -226,6 +250,8 @@ pub struct Client {
     /// `base` as text without a trailing `/`: route paths are appended to it.
     base_url: String,
     token: Option<String>,
+    /// The largest response body read.
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for Client {
@@ -238,25 +264,105 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &base.as_str())
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
+    }
+}
+
+/// Settings for a [`Client`]: the timeout, the response size cap and the redirect policy.
+/// Made by [`Client::builder`].
+///
+/// ```no_run
+/// # fn demo() -> Result<(), p2core_routes::client::ClientError> {
+/// use std::time::Duration;
+/// use p2core_routes::client::Client;
+///
+/// let client = Client::builder()
+///     .timeout(Duration::from_secs(10))
+///     .max_response_bytes(256 * 1024)
+///     .build("https://h.example")?;
+/// # let _ = client;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    timeout: Duration,
+    max_response_bytes: usize,
+    max_redirects: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_redirects: 0,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The timeout for a whole request, from connecting until the last byte of the body
+    /// (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The largest response body read, in bytes (default [`DEFAULT_MAX_RESPONSE_BYTES`]);
+    /// error responses are capped as well. A longer body, or a `Content-Length` above it,
+    /// ends the request with [`ClientError::ResponseTooLarge`].
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// How many redirects a request follows (default 0: a 3xx answer is returned as
+    /// [`ClientError::UnexpectedStatus`] and its `Location` is not visited). A redirect may
+    /// point anywhere, another host or port included, so only enable this for servers
+    /// you trust to redirect sensibly.
+    pub fn max_redirects(mut self, max: usize) -> Self {
+        self.max_redirects = max;
+        self
+    }
+
+    /// Builds the client for the server at `base_url` (see [`Client::new`]).
+    pub fn build(self, base_url: impl IntoBaseUrl) -> Result<Client, ClientError> {
+        let base = base_url.into_base_url()?;
+        let tls = tls_config(base.scheme() == "https")?;
+        let redirect = if self.max_redirects == 0 {
+            reqwest::redirect::Policy::none()
+        } else {
+            reqwest::redirect::Policy::limited(self.max_redirects)
+        };
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(self.timeout)
+            .redirect(redirect)
+            .build()?;
+        Ok(Client::from_parts(http, base).with_max_response_bytes(self.max_response_bytes))
     }
 }
 
 impl Client {
     /// A client for the server at `base_url` (e.g. `"http://127.0.0.1:3000"` or a [`Url`];
     /// a path prefix such as `https://host/api` is kept and route paths are appended to
-    /// it), with [`DEFAULT_TIMEOUT`] and no token.
+    /// it), with [`DEFAULT_TIMEOUT`], responses capped at [`DEFAULT_MAX_RESPONSE_BYTES`],
+    /// no redirects followed and no token. [`Client::builder`] changes these.
     pub fn new(base_url: impl IntoBaseUrl) -> Result<Self, ClientError> {
-        let base = base_url.into_base_url()?;
-        let tls = tls_config(base.scheme() == "https")?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(DEFAULT_TIMEOUT)
-            .build()?;
-        Ok(Self::from_parts(http, base))
+        Self::builder().build(base_url)
     }
 
-    /// A client using a `reqwest::Client` configured by the caller.
+    /// Settings for a client other than [`Client::new`]'s defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client using a `reqwest::Client` configured by the caller, whose redirect policy
+    /// and timeouts apply ([`http_client_builder`] starts with redirects off). Response
+    /// bodies are capped at [`DEFAULT_MAX_RESPONSE_BYTES`]
+    /// ([`with_max_response_bytes`](Self::with_max_response_bytes) changes it).
     pub fn with_http_client(
         base_url: impl IntoBaseUrl,
         http: reqwest::Client,
@@ -270,7 +376,21 @@ impl Client {
             base_url: base.as_str().trim_end_matches('/').to_owned(),
             base,
             token: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
+    }
+
+    /// This client with another response size cap, in bytes (see
+    /// [`ClientBuilder::max_response_bytes`]).
+    #[must_use]
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// The largest response body this client reads, in bytes.
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
     }
 
     /// This client with a session token, sent as `Authorization: Bearer <token>` on
@@ -312,7 +432,8 @@ impl Client {
     }
 
     /// Sends an arbitrary request (e.g. a malformed one, in tests) and returns the raw
-    /// response. The token, if set, is sent; `content_type` is set when given.
+    /// response. The token, if set, is sent; `content_type` is set when given. The body
+    /// is not read, so the size cap does not apply: read it with [`read_body`].
     pub async fn send_raw(
         &self,
         method: Method,
@@ -551,7 +672,7 @@ impl Client {
         };
         let resp = req.send().await?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await?.to_vec();
+        let bytes = read_body(resp, self.max_response_bytes).await?;
         if status == info.success_status || Some(status) == info.alt_success_status {
             Ok((status, bytes))
         } else if status >= 400 {
@@ -566,6 +687,33 @@ impl Client {
             })
         }
     }
+}
+
+/// Reads `response`'s body, at most `limit` bytes: a `Content-Length` above the limit is
+/// refused before reading, and the body is counted chunk by chunk as it arrives (a missing
+/// or lying `Content-Length`, or a chunked body, changes nothing). Past the limit the
+/// response is dropped, which closes its connection, and
+/// [`ClientError::ResponseTooLarge`] is returned.
+pub async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, ClientError> {
+    let status = response.status().as_u16();
+    let too_large = || ClientError::ResponseTooLarge { status, limit };
+    if response
+        .content_length()
+        .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > limit))
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if chunk.len() > limit.saturating_sub(body.len()) {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The server's error body, or one synthesized from the status.
@@ -635,11 +783,13 @@ fn check_base_url(mut url: Url) -> Result<Url, ClientError> {
 }
 
 /// A `reqwest::ClientBuilder` with this crate's TLS setup (rustls, `ring`, the platform's
-/// roots) and nothing else, for callers that set their own policies (redirects, timeouts,
+/// roots) and redirects off, for callers that set their own policies (redirects, timeouts,
 /// DNS). On a system without root certificates every TLS handshake fails; plain `http`
 /// still works.
 pub fn http_client_builder() -> Result<reqwest::ClientBuilder, ClientError> {
-    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls_config(false)?))
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(false)?)
+        .redirect(reqwest::redirect::Policy::none()))
 }
 
 /// rustls with `ring` and the platform's roots. Without any system roots this fails for

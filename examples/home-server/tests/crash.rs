@@ -4,6 +4,22 @@
 //! restart every request that was answered 2xx before the kill is still in
 //! effect, no regular KeyPackage is handed out twice, and SQLite's
 //! `PRAGMA integrity_check` passes. Each test is one kill point.
+//!
+//! What the two kinds of test prove (see docs/security.md, "What the crash tests prove"):
+//!
+//! - `kill_9_*`: a **process crash**. SIGKILL ends the process, but every byte it
+//!   wrote is already in the kernel's page cache and survives, so these tests pass
+//!   with `PRAGMA synchronous = OFF` as well: they prove that SQLite's WAL and
+//!   transactions keep the database consistent and that the server answers 2xx
+//!   only after the commit, not that anything reached the disk.
+//! - `power_cut_*`: a **power cut**, simulated without root and without timing.
+//!   The server runs with `tests/powercut/fsync_shadow.c` preloaded, which copies a
+//!   file of the data directory at every successful `fsync`/`fdatasync`. After the
+//!   SIGKILL every file is replaced by its last copy and files never synced are
+//!   deleted: all writes that were not flushed are lost, as the page cache is in a
+//!   power cut. These tests fail with `synchronous = OFF` or `NORMAL` (a 2xx answered
+//!   before the WAL was synced is lost) and pass only with `FULL`. They need a C
+//!   compiler (`cc`) and fail with a clear message without one.
 
 mod common;
 
@@ -30,6 +46,100 @@ const CLAIMERS: usize = 2;
 const STORM_LIMIT: Duration = Duration::from_secs(20);
 /// Generous bound for a start of the binary (compiled in debug, on a busy machine).
 const START_LIMIT: Duration = Duration::from_secs(120);
+
+// ------------------------------------------------------------------ the process
+
+// ------------------------------------------------------------------ the power cut
+
+/// The `fsync_shadow` library, compiled once per test binary.
+fn fsync_shadow_library() -> &'static Path {
+    static LIB: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    LIB.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/powercut/fsync_shadow.c");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("fsync_shadow-{}.so", std::process::id()));
+        let status = Command::new("cc")
+            .args(["-shared", "-fPIC", "-O2", "-Wall", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .arg("-ldl")
+            .status()
+            .unwrap_or_else(|e| {
+                panic!("the power-cut tests need a C compiler (`cc`) to build {src:?}: {e}")
+            });
+        assert!(status.success(), "cc failed to build {src:?}: {status}");
+        out
+    })
+}
+
+/// A data directory whose unsynced writes a simulated power cut takes away.
+struct PowerCut {
+    /// The data directory (canonical, as `/proc/self/fd` links name it).
+    data: PathBuf,
+    /// The last `fsync`ed copy of each file (`/` in its relative path spelled `%`).
+    shadow: PathBuf,
+}
+
+impl PowerCut {
+    fn new(root: &Path, data: &Path) -> Self {
+        std::fs::create_dir_all(data).unwrap();
+        let shadow = root.join("fsynced");
+        std::fs::create_dir_all(&shadow).unwrap();
+        Self {
+            data: data.canonicalize().unwrap(),
+            shadow: shadow.canonicalize().unwrap(),
+        }
+    }
+
+    /// The environment that preloads the library for the server.
+    fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("LD_PRELOAD", fsync_shadow_library().into()),
+            ("P2CORE_POWERCUT_DIR", self.data.clone().into()),
+            ("P2CORE_POWERCUT_SHADOW", self.shadow.clone().into()),
+        ]
+    }
+
+    /// After the process is gone: every file of the data directory becomes its last
+    /// synced copy; files never synced are deleted. Returns (restored, deleted) paths.
+    fn cut(&self) -> (Vec<String>, Vec<String>) {
+        let (mut restored, mut deleted) = (Vec::new(), Vec::new());
+        let mut dirs = vec![self.data.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let rel = path.strip_prefix(&self.data).unwrap().to_string_lossy();
+                let copy = self.shadow.join(rel.replace('/', "%"));
+                if copy.exists() {
+                    std::fs::copy(&copy, &path).unwrap();
+                    restored.push(rel.into_owned());
+                } else {
+                    std::fs::remove_file(&path).unwrap();
+                    deleted.push(rel.into_owned());
+                }
+            }
+        }
+        assert!(
+            restored.iter().any(|f| f.starts_with("p2core.sqlite3")),
+            "no synced copy of the database exists: the fsync_shadow library did not run \
+             (restored {restored:?}, deleted {deleted:?})"
+        );
+        (restored, deleted)
+    }
+}
+
+/// How the server goes down.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Crash {
+    /// SIGKILL: the process dies, the page cache survives.
+    Process,
+    /// SIGKILL, then every write not flushed by `fsync` is lost.
+    Power,
+}
 
 // ------------------------------------------------------------------ the process
 
@@ -83,9 +193,14 @@ fn pump(
 
 impl ServerProcess {
     /// Starts `p2core-home-server --data DATA --listen 127.0.0.1:0` and waits
-    /// until it logs the address it serves at.
-    fn start(data: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_p2core-home-server"))
+    /// until it logs the address it serves at; under `power`, with the
+    /// `fsync_shadow` library preloaded.
+    fn start(data: &Path, power: Option<&PowerCut>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_p2core-home-server"));
+        if let Some(p) = power {
+            command.envs(p.env());
+        }
+        let mut child = command
             .args(["--domain", "localhost", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
@@ -383,10 +498,19 @@ async fn drain(api: &Client, fid: &FederationId) -> Vec<String> {
     panic!("{fid}: KeyPackages never ran out");
 }
 
-async fn crash_and_recover(kill_point: KillPoint) {
+async fn crash_and_recover(kill_point: KillPoint, crash: Crash) {
     let dir = tempfile::tempdir().unwrap();
     let data: PathBuf = dir.path().join("data");
-    let server = ServerProcess::start(&data);
+    let power = (crash == Crash::Power).then(|| PowerCut::new(dir.path(), &data));
+    let down = |server: ServerProcess| {
+        let log = server.kill_9();
+        if let Some(p) = &power {
+            let (restored, deleted) = p.cut();
+            eprintln!("power cut: restored the synced copies of {restored:?}, deleted {deleted:?}");
+        }
+        log
+    };
+    let server = ServerProcess::start(&data, power.as_ref());
 
     let storm = Arc::new(Storm {
         base: server.base.clone(),
@@ -421,7 +545,7 @@ async fn crash_and_recover(kill_point: KillPoint) {
     }
     storm.killed.store(true, Ordering::SeqCst);
     let acks_at_kill = storm.acks.load(Ordering::SeqCst);
-    let log = server.kill_9();
+    let log = down(server);
     for w in workers {
         tokio::time::timeout(Duration::from_secs(60), w)
             .await
@@ -449,7 +573,7 @@ async fn crash_and_recover(kill_point: KillPoint) {
         "the storm got nothing acknowledged before the kill ({kill_point:?}), so it proves nothing"
     );
     eprintln!(
-        "{kill_point:?}: killed after {acks_at_kill} answered requests ({:?}): {} registered, \
+        "{crash:?} crash at {kill_point:?}: killed after {acks_at_kill} answered requests ({:?}): {} registered, \
          {} sessions, {} KeyPackages uploaded, {} claimed, {} claims cut",
         began.elapsed(),
         ledger.registered.len(),
@@ -460,7 +584,7 @@ async fn crash_and_recover(kill_point: KillPoint) {
     );
 
     // ---- restart on the same data directory
-    let server = ServerProcess::start(&data);
+    let server = ServerProcess::start(&data, power.as_ref());
     let base = server.base.clone();
 
     // every acknowledged registration is there
@@ -558,36 +682,58 @@ async fn crash_and_recover(kill_point: KillPoint) {
     }
 
     // ---- a second crash, then the database must be intact
-    server.kill_9();
+    down(server);
     integrity_check(&data.join("p2core.sqlite3")).await;
     // and it starts cleanly once more
-    let server = ServerProcess::start(&data);
+    let server = ServerProcess::start(&data, power.as_ref());
     client(&server.base).challenge().await.unwrap();
     server.kill_9();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_after_the_first_acknowledged_request() {
-    crash_and_recover(KillPoint::Acks(1)).await;
+    crash_and_recover(KillPoint::Acks(1), Crash::Process).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_after_12_acknowledged_requests() {
-    crash_and_recover(KillPoint::Acks(12)).await;
+    crash_and_recover(KillPoint::Acks(12), Crash::Process).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_after_40_acknowledged_requests() {
-    crash_and_recover(KillPoint::Acks(40)).await;
+    crash_and_recover(KillPoint::Acks(40), Crash::Process).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_in_the_middle_of_claims() {
-    crash_and_recover(KillPoint::Claims(6)).await;
+    crash_and_recover(KillPoint::Claims(6), Crash::Process).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_at_a_random_moment() {
     let ms = u64::from(u16::from_le_bytes(p2core_types::random::bytes::<2>()) % 3000);
-    crash_and_recover(KillPoint::FirstAckPlus(Duration::from_millis(ms))).await;
+    crash_and_recover(
+        KillPoint::FirstAckPlus(Duration::from_millis(ms)),
+        Crash::Process,
+    )
+    .await;
+}
+
+// The power-cut tests: these fail if the store runs with `synchronous = OFF` or
+// `NORMAL` (checked by editing `SqliteStore::open`), the kill_9 tests do not.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn power_cut_after_the_first_acknowledged_request() {
+    crash_and_recover(KillPoint::Acks(1), Crash::Power).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn power_cut_after_40_acknowledged_requests() {
+    crash_and_recover(KillPoint::Acks(40), Crash::Power).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn power_cut_in_the_middle_of_claims() {
+    crash_and_recover(KillPoint::Claims(6), Crash::Power).await;
 }

@@ -85,7 +85,11 @@ pub async fn register<S: Store>(
         .run(move || hash_password(&st.argon2, &password))
         .await?
         .map_err(ApiError::internal)?;
-    let payload = stored_payload(req.auth_payload).map(|v| v.to_string());
+    let payload = match invite {
+        Some(_) => without_invite(req.auth_payload),
+        None => req.auth_payload,
+    }
+    .map(|v| v.to_string());
     let created = match &invite {
         None => {
             state
@@ -155,8 +159,8 @@ fn registration_invite<S>(
     }
 }
 
-/// The `auth_payload` as stored with the actor: without the invite token.
-fn stored_payload(auth_payload: Option<serde_json::Value>) -> Option<serde_json::Value> {
+/// The `auth_payload` as stored with an actor registered by invitation: without the token.
+fn without_invite(auth_payload: Option<serde_json::Value>) -> Option<serde_json::Value> {
     match auth_payload {
         Some(serde_json::Value::Object(mut m)) => {
             let had_invite = m.remove(INVITE_FIELD).is_some();

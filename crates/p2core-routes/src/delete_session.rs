@@ -29,6 +29,7 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::Unauthorized,
         ErrorCode::BadRequest,
         ErrorCode::NotFound,
+        ErrorCode::TooManyRequests,
     ],
     summary: "Invalidate one of the caller's own actor's sessions (its ID-Cert and token); \
               `session_id` as JSON body or query parameter.",

@@ -24,6 +24,7 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::Unauthorized,
         ErrorCode::InvalidFederationId,
         ErrorCode::NotFound,
+        ErrorCode::TooManyRequests,
     ],
     summary: "Hand out one KeyPackage (standard Base64) per client of an actor registered \
               here; regular KeyPackages are used once, the last-resort one is reused.",

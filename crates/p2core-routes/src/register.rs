@@ -43,6 +43,8 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::PayloadTooLarge,
         ErrorCode::Forbidden,
         ErrorCode::TooManyRequests,
+        ErrorCode::RegistrationClosed,
+        ErrorCode::InvalidInvite,
     ],
     summary: "Create an identity (an actor) on this home server with a username and a password.",
     seed: "seed 003 \"Create Identity\" (`/p2core/identity`); design §4",

@@ -31,6 +31,7 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::BadRequest,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::InvalidKeyPackage,
+        ErrorCode::TooManyRequests,
     ],
     summary: "Replace the last-resort KeyPackage of the calling session's ID-Cert.",
     seed: "seeds 000/001 \"Replace Last Resort KeyPackage\"; seeds 002/003 (`/p2core/keypackage_lr`)",

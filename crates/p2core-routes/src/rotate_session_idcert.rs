@@ -34,6 +34,7 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::InvalidCsr,
         ErrorCode::Forbidden,
+        ErrorCode::TooManyRequests,
     ],
     summary: "Replace the calling session's ID-Cert with one for a new key: the old \
               ID-Cert is invalidated and its token dies; returns the new ID-Cert and token.",

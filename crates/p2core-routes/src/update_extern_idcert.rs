@@ -26,6 +26,7 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::InvalidCertificate,
         ErrorCode::Forbidden,
         ErrorCode::UpstreamFailed,
+        ErrorCode::TooManyRequests,
     ],
     summary: "Announce the new ID-Cert (PEM) of the calling session; the server verifies it \
               against the actor's home server before accepting it.",

@@ -31,6 +31,7 @@ pub const INFO: RouteInfo = RouteInfo {
         ErrorCode::BadRequest,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::InvalidKeyPackage,
+        ErrorCode::TooManyRequests,
     ],
     summary: "Add one or more MLS KeyPackages (standard Base64 of their TLS encoding) for \
               the ID-Cert of the calling session.",

@@ -102,6 +102,11 @@ error_codes! {
     /// outstanding challenges, shutting down, or its own certificate needs the operator);
     /// retry later, details are in the server log.
     Unavailable = ("P2CORE_UNAVAILABLE", 503),
+    /// 403: this server does not accept registrations (`--registration closed`).
+    RegistrationClosed = ("P2CORE_REGISTRATION_CLOSED", 403),
+    /// 403: this server registers by invitation only, and no invite token, or one
+    /// that is unknown, expired, revoked or used up, was sent (`auth_payload.invite`).
+    InvalidInvite = ("P2CORE_INVALID_INVITE", 403),
 }
 
 impl fmt::Display for ErrorCode {

@@ -1,7 +1,8 @@
 //! The operator's `admin` subcommands: create or reset an administrator
-//! account, and renew the root certificate. They work directly on the data
-//! directory; `create` and `reset-password` may run while the server runs
-//! (SQLite allows it), `renew-root` only while it is stopped.
+//! account, renew the root certificate, and manage registration invites. They
+//! work directly on the data directory; `create`, `reset-password` and
+//! `invite …` may run while the server runs (SQLite allows it), `renew-root`
+//! only while it is stopped.
 
 use std::io::BufRead;
 
@@ -34,6 +35,34 @@ pub enum AdminCommand {
     /// the history, as with a key rotation). Refused while a server runs on the
     /// data directory (a running server renews by itself, see --root-renew-days).
     RenewRoot,
+    /// Registration invites for `--registration invite`: create, list, revoke.
+    Invite {
+        /// What to do with invites.
+        #[command(subcommand)]
+        command: InviteCommand,
+    },
+}
+
+/// `p2core-home-server admin invite …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum InviteCommand {
+    /// Make an invite token (printed once, on the last line of the output; only its
+    /// hash is stored). The new user sends it as `auth_payload.invite` to `POST /register`.
+    Create {
+        /// Registrations it allows.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        uses: u32,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+    },
+    /// List every invite: id, creation and expiry (Unix seconds), uses, state.
+    List,
+    /// Revoke an invite (by the id `create` and `list` show); it cannot be used any more.
+    Revoke {
+        /// The invite's id.
+        id: i64,
+    },
 }
 
 /// Why an admin command failed.
@@ -156,6 +185,12 @@ pub async fn run(
                 ))),
             }
         }
+        AdminCommand::Invite { command } => {
+            let store = open(config).await?;
+            let res = invite(&store, command).await;
+            store.close().await;
+            res
+        }
         AdminCommand::RenewRoot => {
             // A running server holds its key in memory: it must not change under it.
             let _lock = keys::lock_data_dir(&config.data).map_err(|e| match e {
@@ -181,6 +216,56 @@ pub async fn run(
                 old.serial,
                 old.issuer.root().not_after().0
             ))
+        }
+    }
+}
+
+async fn invite(store: &SqliteStore, command: &InviteCommand) -> Result<String, AdminError> {
+    let now = UnixTimestamp::now();
+    match command {
+        InviteCommand::Create { uses, days } => {
+            let (token, hash) = crate::auth::new_token();
+            let expires = UnixTimestamp(now.0.saturating_add(u64::from(*days) * 86_400));
+            let id = store.create_invite(&hash, *uses, now, expires).await?;
+            Ok(format!(
+                "created invite {id}: {uses} registration(s), valid until {} (Unix time); \
+                 the new user sends this token as auth_payload.invite (it is shown only now):\n{token}",
+                expires.0
+            ))
+        }
+        InviteCommand::List => {
+            let invites = store.list_invites().await?;
+            if invites.is_empty() {
+                return Ok("no invites".into());
+            }
+            let lines: Vec<String> = invites
+                .iter()
+                .map(|i| {
+                    let state = if i.revoked_at.is_some() {
+                        "revoked"
+                    } else if i.used >= i.max_uses {
+                        "used up"
+                    } else if i.expires_at <= now {
+                        "expired"
+                    } else {
+                        "usable"
+                    };
+                    format!(
+                        "invite {}: created {}, expires {}, used {} of {}, {state}",
+                        i.id, i.created_at.0, i.expires_at.0, i.used, i.max_uses
+                    )
+                })
+                .collect();
+            Ok(lines.join("\n"))
+        }
+        InviteCommand::Revoke { id } => {
+            if store.revoke_invite(*id, now).await? {
+                Ok(format!("revoked invite {id}"))
+            } else {
+                Err(AdminError::Usage(format!(
+                    "there is no unrevoked invite {id}; `admin invite list` shows them"
+                )))
+            }
         }
     }
 }

@@ -8,6 +8,17 @@ use p2core_certs::CertProfile;
 use p2core_types::{DomainName, FederationId};
 use url::Url;
 
+/// Who may register over HTTP (`--registration`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RegistrationMode {
+    /// Anyone may register.
+    Open,
+    /// Nobody may register over HTTP.
+    Closed,
+    /// Only with an invite token made by `admin invite create`.
+    Invite,
+}
+
 /// A foreign home server's domain and the base URL its API is reached at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
@@ -151,9 +162,10 @@ pub struct Config {
     #[arg(long, env = "P2CORE_RATE_IDENTIFY", default_value_t = 600)]
     pub rate_identify_per_minute: u32,
 
-    /// Take the client address for rate limits from the last `X-Forwarded-For` entry.
-    /// Set this only when a reverse proxy you run sets that header; otherwise clients could
-    /// pick their own address.
+    /// Take the client address for rate limits from `X-Forwarded-For`: the N-th entry from
+    /// the right with N = --trusted-proxies (see docs/operations.md). Set this only when
+    /// reverse proxies you run append to that header; otherwise clients could pick their
+    /// own address.
     #[arg(long, env = "P2CORE_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
@@ -269,6 +281,60 @@ pub struct Config {
     #[arg(long, env = "P2CORE_MAX_PENDING_EVENTS", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_pending_events: u32,
+    // --- Limits (issue 13 items 8, 10, 11, 12; helper C) ---
+    /// Number of reverse proxies in front of the server (the connecting peer is the last one;
+    /// each appends to `X-Forwarded-For`). With --trust-forwarded-for the client address is the
+    /// N-th entry from the right; too few entries or a malformed one among the last N: the
+    /// peer address is used.
+    #[arg(long, env = "P2CORE_TRUSTED_PROXIES", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub trusted_proxies: u32,
+
+    /// The per-address rate limits also hold for networks: an IPv4 /24 and an IPv6 /56 may
+    /// make FACTOR times, an IPv6 /48 FACTOR² times the requests of one address (IPv6: of
+    /// one /64).
+    #[arg(long, env = "P2CORE_RATE_NETWORK_FACTOR", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub rate_network_factor: u32,
+
+    /// Most addresses, networks or sessions each rate limiter remembers; when full, the entry
+    /// closest to a full bucket is forgotten first.
+    #[arg(long, env = "P2CORE_RATE_LIMIT_MAX_ENTRIES", default_value_t = 65_536,
+          value_parser = clap::value_parser!(u64).range(16..=10_000_000))]
+    pub rate_limit_max_entries: u64,
+
+    /// Most outstanding challenges one network (IPv6 /48, IPv4 /24) may hold, so that one
+    /// network cannot fill the store (--max-challenges) for everyone.
+    #[arg(long, env = "P2CORE_MAX_CHALLENGES_PER_NETWORK", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_challenges_per_network: u64,
+
+    /// KeyPackage claims (`GET /keypackage/{fid}`) per minute and calling session (also the
+    /// burst); 0 = unlimited.
+    #[arg(long, env = "P2CORE_RATE_KEYPACKAGE_CLAIMS", default_value_t = 120)]
+    pub rate_keypackage_claims_per_minute: u32,
+
+    /// KeyPackage claims per minute of one actor's KeyPackages, by all callers together (also
+    /// the burst); 0 = unlimited.
+    #[arg(
+        long,
+        env = "P2CORE_RATE_KEYPACKAGE_CLAIMS_PER_ACTOR",
+        default_value_t = 30
+    )]
+    pub rate_keypackage_claims_per_actor_per_minute: u32,
+
+    /// Authenticated writes (KeyPackage uploads, last-resort replacement, ID-Cert rotation,
+    /// `PUT /session/idcert/extern`, `DELETE /session`) per minute and session (also the
+    /// burst); 0 = unlimited.
+    #[arg(long, env = "P2CORE_RATE_SESSION_WRITES", default_value_t = 60)]
+    pub rate_session_writes_per_minute: u32,
+
+    /// Who may register over HTTP (`POST /register`): `open` (anyone), `closed` (nobody:
+    /// 403 P2CORE_REGISTRATION_CLOSED; the operator makes accounts with `admin create`) or
+    /// `invite` (with a token from `admin invite create`, sent as `auth_payload.invite`; 403
+    /// P2CORE_INVALID_INVITE without a usable one).
+    #[arg(long, env = "P2CORE_REGISTRATION", value_enum, default_value_t = RegistrationMode::Open)]
+    pub registration: RegistrationMode,
 }
 
 impl Config {

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Human-readable explanation (never contains secrets).
     pub message: String,
+    /// Seconds for a `Retry-After` header (429 answers of the rate limits).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -57,7 +60,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(ErrorBody::new(self.code, self.message))).into_response()
+        let mut resp = (status, Json(ErrorBody::new(self.code, self.message))).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 

@@ -77,8 +77,10 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
     let keys = keys::load_or_create(&store, &config).await?;
     let federation = Federation::new(&config.peers, FederationSettings::from_config(&config))
         .map_err(|e| StartError::Config(format!("federation client: {e}")))?;
-    let challenges =
-        ChallengeStore::new(usize::try_from(config.max_challenges).unwrap_or(usize::MAX));
+    let challenges = ChallengeStore::new(
+        usize::try_from(config.max_challenges).unwrap_or(usize::MAX),
+        config.max_challenges_per_network,
+    );
     let passwords = limits::PasswordGate::new(config.argon2_concurrency);
     let rate_limits = limits::RateLimits::from_config(&config);
     let hub = Arc::new(gateway::Hub::default());

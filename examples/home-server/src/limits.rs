@@ -1,74 +1,260 @@
-//! Bounds on expensive unauthenticated work: per-client-address rate limits
-//! (answered `429` with `Retry-After`) and a cap on concurrent argon2 runs.
+//! Bounds on expensive or exhausting work: per-client-address rate limits on
+//! the unauthenticated routes (hierarchical: an address and the networks
+//! around it), per-session limits on KeyPackage claims and authenticated
+//! writes (all answered `429` with `Retry-After`), the client address behind
+//! trusted reverse proxies, and a cap on concurrent argon2 runs.
 
-use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
+pub mod buckets;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderValue;
-use axum::http::header::RETRY_AFTER;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
 use p2core_types::ErrorCode;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
+use crate::storage::{Caller, LocalSession};
+use buckets::{Buckets, Level};
 
 /// How long a request waits for an argon2 slot before it is answered 503.
 const ARGON2_QUEUE_WAIT: Duration = Duration::from_secs(20);
 
-/// One route group's limiter: a token bucket per client address.
+/// Where the client address of a request is read from.
+///
+/// Without `--trust-forwarded-for` it is the connecting peer's address. With it,
+/// the server sits behind `N = --trusted-proxies` reverse proxies, the connecting
+/// peer being the last of them; every proxy appends the address it was
+/// connected from to `X-Forwarded-For` (all header lines read as one list, in
+/// order). The last N entries were appended by the trusted proxies, so the
+/// client is the N-th entry from the right. If there are fewer than N entries,
+/// or any of the last N is not an IP address (`a.b.c.d`, an IPv6 address,
+/// optionally with a port: `a.b.c.d:p`, `[v6]:p`), the header was not written by
+/// the trusted proxies as expected and the peer address is used: an entry to the
+/// left of the trusted part (chosen by the client) is never taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddressPolicy {
+    /// Number of trusted proxies; 0 = `X-Forwarded-For` is ignored.
+    trusted_proxies: u32,
+}
+
+impl ClientAddressPolicy {
+    /// The policy `config` asks for (`--trust-forwarded-for`, `--trusted-proxies`).
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            trusted_proxies: if config.trust_forwarded_for {
+                config.trusted_proxies.max(1)
+            } else {
+                0
+            },
+        }
+    }
+
+    /// Only the connecting peer's address counts.
+    pub fn peer_only() -> Self {
+        Self { trusted_proxies: 0 }
+    }
+
+    /// Behind `n` trusted proxies (0: the header is ignored).
+    pub fn behind_proxies(n: u32) -> Self {
+        Self { trusted_proxies: n }
+    }
+
+    /// The client address of a request with `headers` from `peer`.
+    pub fn client_ip(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Option<IpAddr> {
+        let n = usize::try_from(self.trusted_proxies).unwrap_or(usize::MAX);
+        if n == 0 {
+            return peer;
+        }
+        let entries: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.to_str().ok())
+            .collect::<Option<Vec<_>>>()
+            .map(|vs| vs.into_iter().flat_map(|v| v.split(',')).collect())
+            .unwrap_or_default();
+        if entries.len() < n {
+            return peer;
+        }
+        let mut trusted = entries[entries.len() - n..].iter().map(|e| parse_entry(e));
+        let client = trusted.next().flatten();
+        if client.is_none() || trusted.any(|e| e.is_none()) {
+            return peer;
+        }
+        client
+    }
+}
+
+/// One `X-Forwarded-For` entry: an IP address, optionally with a port.
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    let e = entry.trim();
+    e.parse::<IpAddr>()
+        .ok()
+        .or_else(|| e.parse::<SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// The address a request counts against (see [`ClientAddressPolicy`]).
+pub fn client_ip(req: &Request, policy: ClientAddressPolicy) -> Option<IpAddr> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip());
+    policy.client_ip(req.headers(), peer)
+}
+
+/// Extractor: the request's client address (see [`ClientAddressPolicy`]); the
+/// unspecified address when unknown (requests not served by our listener).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<crate::state::SharedState<S>> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::SharedState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip());
+        let ip = ClientAddressPolicy::from_config(&state.config)
+            .client_ip(&parts.headers, peer)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        Ok(ClientIp(ip))
+    }
+}
+
+/// A network an address belongs to: the address masked to `prefix` bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// `addr` masked to its first `prefix` bits (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn of(addr: IpAddr, prefix: u8) -> Self {
+        match canonical(addr) {
+            IpAddr::V4(v4) => {
+                let p = prefix.min(32);
+                let mask = u32::MAX.checked_shl(32 - u32::from(p)).unwrap_or(0);
+                Self {
+                    addr: IpAddr::V4(Ipv4Addr::from_bits(v4.to_bits() & mask)),
+                    prefix: p,
+                }
+            }
+            IpAddr::V6(v6) => {
+                let p = prefix.min(128);
+                let mask = u128::MAX.checked_shl(128 - u32::from(p)).unwrap_or(0);
+                Self {
+                    addr: IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & mask)),
+                    prefix: p,
+                }
+            }
+        }
+    }
+
+    /// The network whose share of shared stores (e.g. challenges) an address
+    /// uses: IPv6 per /48, IPv4 per /24.
+    pub fn share_of(addr: IpAddr) -> Self {
+        match canonical(addr) {
+            a @ IpAddr::V4(_) => Self::of(a, 24),
+            a @ IpAddr::V6(_) => Self::of(a, 48),
+        }
+    }
+}
+
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// IPv4-mapped IPv6 addresses as IPv4, everything else as is.
+fn canonical(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Levels of a per-address limit: IPv4 address, IPv4 /24, IPv6 /64, /56, /48.
+const V4_HOST: usize = 0;
+const V4_NET: usize = 1;
+const V6_64: usize = 2;
+const V6_56: usize = 3;
+const V6_48: usize = 4;
+
+/// The buckets a request from `addr` must find a token in: IPv4 per address and
+/// per /24; IPv6 per /64 (one customer's usual allocation), /56 and /48.
+fn address_keys(addr: IpAddr) -> Vec<(Network, usize)> {
+    match canonical(addr) {
+        a @ IpAddr::V4(_) => vec![(Network::of(a, 32), V4_HOST), (Network::of(a, 24), V4_NET)],
+        a @ IpAddr::V6(_) => vec![
+            (Network::of(a, 64), V6_64),
+            (Network::of(a, 56), V6_56),
+            (Network::of(a, 48), V6_48),
+        ],
+    }
+}
+
+/// One route group's limiter: hierarchical token buckets per client address.
 pub struct RateLimit {
     /// Which routes it guards (for the error message and the log).
     name: &'static str,
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
-    trust_forwarded_for: bool,
+    buckets: Buckets<Network>,
+    policy: ClientAddressPolicy,
 }
 
 impl RateLimit {
-    /// `per_minute` requests per minute and address, all of them allowed in one
-    /// burst; `None` for 0 (no limit).
-    pub fn new(name: &'static str, per_minute: u32, trust_forwarded_for: bool) -> Option<Self> {
-        let n = NonZeroU32::new(per_minute)?;
+    /// `per_minute` requests per minute and address (also the burst), `factor`
+    /// times that per IPv4 /24 and IPv6 /56, `factor²` times per IPv6 /48; at most
+    /// `max_keys` addresses and networks remembered. `None` for 0 (no limit).
+    pub fn new(
+        name: &'static str,
+        per_minute: u32,
+        factor: u32,
+        max_keys: usize,
+        policy: ClientAddressPolicy,
+    ) -> Option<Self> {
+        let q = u64::from(per_minute);
+        let f = u64::from(factor.max(1));
+        let host = Level::per_minute(q)?;
+        let net = Level::per_minute(q.saturating_mul(f));
+        let wide = Level::per_minute(q.saturating_mul(f).saturating_mul(f));
         Some(Self {
             name,
-            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)),
-            trust_forwarded_for,
+            buckets: Buckets::new(vec![Some(host), net, Some(host), net, wide], max_keys),
+            policy,
         })
     }
 
-    /// `Ok` if the address may make one more request now, else the wait until it may.
-    /// IPv6 addresses count per /64 network (one customer's usual allocation), so
-    /// that walking through one's own prefix does not multiply the limit.
+    /// `Ok` if the address (and each network around it) may make one more request
+    /// now, else the wait until it may.
     pub fn check(&self, addr: IpAddr) -> Result<(), Duration> {
-        self.limiter
-            .check_key(&bucket(addr))
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        self.buckets.check(&address_keys(addr))
     }
 
-    /// Forgets addresses whose bucket is full again (keeps memory bounded).
+    /// Forgets addresses and networks whose bucket is full again.
     pub fn prune(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
+        self.buckets.prune();
     }
-}
 
-/// The bucket an address counts against: IPv4 as is (also IPv4-mapped IPv6),
-/// IPv6 by its /64 prefix.
-fn bucket(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V4(_) => addr,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(std::net::Ipv6Addr::from_bits(
-                v6.to_bits() & !((1u128 << 64) - 1),
-            )),
-        },
+    /// Addresses and networks remembered now (at most `--rate-limit-max-entries`).
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// `true` if nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
     }
 }
 
@@ -82,22 +268,27 @@ pub struct RateLimits {
     pub challenge: Option<Arc<RateLimit>>,
     /// `POST /session/identify`.
     pub identify: Option<Arc<RateLimit>>,
+    /// KeyPackage claims and authenticated writes, per session.
+    pub sessions: SessionLimits,
 }
 
 impl RateLimits {
     /// The limits `config` asks for.
     pub fn from_config(config: &Config) -> Self {
-        let xff = config.trust_forwarded_for;
-        let make = |name, n| RateLimit::new(name, n, xff).map(Arc::new);
+        let policy = ClientAddressPolicy::from_config(config);
+        let factor = config.rate_network_factor;
+        let max = usize::try_from(config.rate_limit_max_entries).unwrap_or(usize::MAX);
+        let make = |name, n| RateLimit::new(name, n, factor, max, policy).map(Arc::new);
         Self {
             register: make("register", config.rate_register_per_minute),
             trust: make("session trust", config.rate_trust_per_minute),
             challenge: make("challenge", config.rate_challenge_per_minute),
             identify: make("session identify", config.rate_identify_per_minute),
+            sessions: SessionLimits::from_config(config),
         }
     }
 
-    /// Forgets idle addresses of every limiter.
+    /// Forgets idle addresses and sessions of every limiter.
     pub fn prune(&self) {
         for l in [&self.register, &self.trust, &self.challenge, &self.identify]
             .into_iter()
@@ -105,41 +296,128 @@ impl RateLimits {
         {
             l.prune();
         }
+        self.sessions.prune();
     }
 }
 
-/// The address a request counts against: the peer address, or with
-/// `trust_forwarded_for` the last (proxy-appended) `X-Forwarded-For` entry.
-pub fn client_ip(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for
-        && let Some(ip) = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .next_back()
-    {
-        return Some(ip);
+/// A key of the per-session limits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum SessionKey {
+    /// A session (local: `actor id`, session ID; foreign: FID, session ID). The
+    /// session ID survives rotation, so a new token does not mean a new bucket.
+    Local(i64, String),
+    Foreign(String, String),
+    /// The actor whose KeyPackages are claimed.
+    Target(i64),
+}
+
+fn session_key(caller: &Caller) -> SessionKey {
+    match caller {
+        Caller::Local(s) => local_key(s),
+        Caller::Foreign(s) => SessionKey::Foreign(s.fid.to_string(), s.session_id.to_string()),
     }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip())
+}
+
+fn local_key(s: &LocalSession) -> SessionKey {
+    SessionKey::Local(s.actor_id, s.session_id.to_string())
+}
+
+const CLAIMS_BY_CALLER: usize = 0;
+const CLAIMS_OF_TARGET: usize = 1;
+
+/// Per-session limits of authenticated routes: KeyPackage claims (per calling
+/// session and per claimed actor) and writes (uploads, certificate rotations
+/// and updates, session ends) per session.
+pub struct SessionLimits {
+    claims: Buckets<SessionKey>,
+    writes: Buckets<SessionKey>,
+}
+
+impl SessionLimits {
+    /// The limits `config` asks for (`--rate-keypackage-claims`,
+    /// `--rate-keypackage-claims-per-actor`, `--rate-session-writes`).
+    pub fn from_config(config: &Config) -> Self {
+        let max = usize::try_from(config.rate_limit_max_entries).unwrap_or(usize::MAX);
+        Self {
+            claims: Buckets::new(
+                vec![
+                    Level::per_minute(u64::from(config.rate_keypackage_claims_per_minute)),
+                    Level::per_minute(u64::from(
+                        config.rate_keypackage_claims_per_actor_per_minute,
+                    )),
+                ],
+                max,
+            ),
+            writes: Buckets::new(
+                vec![Level::per_minute(u64::from(
+                    config.rate_session_writes_per_minute,
+                ))],
+                max,
+            ),
+        }
+    }
+
+    /// 429 unless `caller` may claim KeyPackages of the local actor `target` now.
+    pub fn claim(&self, caller: &Caller, target: i64) -> ApiResult<()> {
+        self.claims
+            .check(&[
+                (session_key(caller), CLAIMS_BY_CALLER),
+                (SessionKey::Target(target), CLAIMS_OF_TARGET),
+            ])
+            .map_err(|wait| limited("KeyPackage claim", "for this session or actor", wait))
+    }
+
+    /// 429 unless `caller`'s session may make one more authenticated write now.
+    pub fn write(&self, caller: &Caller) -> ApiResult<()> {
+        self.write_key(session_key(caller))
+    }
+
+    /// [`write`](Self::write) for a local session.
+    pub fn write_local(&self, session: &LocalSession) -> ApiResult<()> {
+        self.write_key(local_key(session))
+    }
+
+    fn write_key(&self, key: SessionKey) -> ApiResult<()> {
+        self.writes
+            .check(&[(key, 0)])
+            .map_err(|wait| limited("write", "from this session", wait))
+    }
+
+    /// Sessions and actors remembered now (each map at most `--rate-limit-max-entries`).
+    pub fn len(&self) -> usize {
+        self.claims.len() + self.writes.len()
+    }
+
+    /// `true` if nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn prune(&self) {
+        self.claims.prune();
+        self.writes.prune();
+    }
+}
+
+/// Whole seconds to wait (at least 1).
+fn retry_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// The 429 error: `P2CORE_TOO_MANY_REQUESTS` with `Retry-After`.
+fn limited(what: &str, whose: &str, wait: Duration) -> ApiError {
+    let secs = retry_secs(wait);
+    let mut e = ApiError::new(
+        ErrorCode::TooManyRequests,
+        format!("too many {what} requests {whose}; retry in {secs} s"),
+    );
+    e.retry_after = Some(secs);
+    e
 }
 
 /// The 429 answer: JSON error body plus `Retry-After` in whole seconds (at least 1).
 pub fn too_many_requests(what: &str, wait: Duration) -> Response {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let secs = secs.max(1);
-    let mut resp = ApiError::new(
-        ErrorCode::TooManyRequests,
-        format!("too many {what} requests from this address; retry in {secs} s"),
-    )
-    .into_response();
-    resp.headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(secs));
-    resp
+    limited(what, "from this address or network", wait).into_response()
 }
 
 /// Middleware: answers 429 when the client address is over the route's limit.
@@ -150,8 +428,7 @@ pub async fn rate_limited(
 ) -> Response {
     // Without a known address (not served by our listener, e.g. in-process
     // tests with `oneshot`) every request shares the unspecified address.
-    let ip = client_ip(&req, limit.trust_forwarded_for)
-        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let ip = client_ip(&req, limit.policy).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match limit.check(ip) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
@@ -241,7 +518,7 @@ mod tests {
 
     #[test]
     fn a_limit_admits_its_burst_then_names_the_wait() {
-        let limit = RateLimit::new("test", 3, false).unwrap();
+        let limit = RateLimit::new("test", 3, 2, 1000, ClientAddressPolicy::peer_only()).unwrap();
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
@@ -262,9 +539,87 @@ mod tests {
         assert!(limit.check(v6("2001:db8:1:3::1")).is_ok());
         // an IPv4-mapped address shares the IPv4 address's bucket
         assert!(limit.check(v6("::ffff:192.0.2.1")).is_err());
-        assert!(RateLimit::new("off", 0, false).is_none());
+        assert!(RateLimit::new("off", 0, 2, 1000, ClientAddressPolicy::peer_only()).is_none());
         let resp = too_many_requests("test", Duration::from_millis(1500));
         assert_eq!(resp.status(), 429);
-        assert_eq!(resp.headers()[RETRY_AFTER], "2");
+        assert_eq!(resp.headers()[axum::http::header::RETRY_AFTER], "2");
+    }
+
+    #[test]
+    fn networks_are_limited_as_a_whole() {
+        // 2 per address, factor 2: 4 per /24 and /56, 8 per /48
+        let limit = RateLimit::new("test", 2, 2, 1000, ClientAddressPolicy::peer_only()).unwrap();
+        let ip = |s: String| s.parse::<IpAddr>().unwrap();
+        let admitted = (0..100)
+            .filter(|i| limit.check(ip(format!("198.51.100.{i}"))).is_ok())
+            .count();
+        assert_eq!(admitted, 4, "one /24");
+        assert!(
+            limit.check(ip("198.51.101.1".into())).is_ok(),
+            "the next /24"
+        );
+        // a /48 walked through /64 by /64, and /56 by /56
+        let admitted = (0..100u32)
+            .filter(|i| limit.check(ip(format!("2001:db8:7:{i:x}00::1"))).is_ok())
+            .count();
+        assert_eq!(admitted, 8, "one /48");
+        assert!(
+            limit.check(ip("2001:db8:8::1".into())).is_ok(),
+            "the next /48"
+        );
+        let admitted = (0..100u32)
+            .filter(|i| limit.check(ip(format!("2001:db8:9:{i:x}::1"))).is_ok())
+            .count();
+        assert_eq!(admitted, 4, "one /56");
+    }
+
+    #[test]
+    fn forwarded_for_takes_the_entry_of_the_outermost_trusted_proxy() {
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let h = |values: &[&str]| {
+            let mut m = HeaderMap::new();
+            for v in values {
+                m.append("x-forwarded-for", v.parse().unwrap());
+            }
+            m
+        };
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let one = ClientAddressPolicy::behind_proxies(1);
+        let two = ClientAddressPolicy::behind_proxies(2);
+        // one proxy: its entry is the last; whatever the client wrote before is ignored
+        assert_eq!(
+            one.client_ip(&h(&["6.6.6.6, 203.0.113.5"]), Some(peer)),
+            ip("203.0.113.5")
+        );
+        assert_eq!(
+            one.client_ip(&h(&["6.6.6.6", "203.0.113.5"]), Some(peer)),
+            ip("203.0.113.5")
+        );
+        // two proxies: the second entry from the right
+        let hdr = h(&["6.6.6.6, 203.0.113.5, 10.0.0.2"]);
+        assert_eq!(two.client_ip(&hdr, Some(peer)), ip("203.0.113.5"));
+        assert_eq!(
+            two.client_ip(&h(&["[2001:db8::1]:443, 10.0.0.2:80"]), Some(peer)),
+            ip("2001:db8::1")
+        );
+        // malformed in the trusted part, or too few entries: the peer, never an earlier entry
+        for bad in [
+            &["6.6.6.6, 203.0.113.5, garbage"][..],
+            &["6.6.6.6, unknown, 10.0.0.2"],
+            &["6.6.6.6, 203.0.113.5, "],
+            &["203.0.113.5"],
+            &[],
+        ] {
+            assert_eq!(two.client_ip(&h(bad), Some(peer)), Some(peer), "{bad:?}");
+        }
+        assert_eq!(
+            one.client_ip(&h(&["6.6.6.6, garbage"]), Some(peer)),
+            Some(peer)
+        );
+        // not trusted: the header is ignored
+        assert_eq!(
+            ClientAddressPolicy::peer_only().client_ip(&hdr, Some(peer)),
+            Some(peer)
+        );
     }
 }

@@ -81,7 +81,7 @@ async fn run_admin(config: &Config, command: &AdminCommand) -> std::process::Exi
                 }
             }
         }
-        AdminCommand::RenewRoot => None,
+        AdminCommand::RenewRoot | AdminCommand::Invite { .. } => None,
     };
     match admin::run(config, command, password).await {
         Ok(msg) => {

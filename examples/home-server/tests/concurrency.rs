@@ -48,7 +48,11 @@ async fn fifty_parallel_registrations_of_one_name_make_one_actor() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_parallel_claims_never_share_a_key_package() {
     let dir = tempfile::tempdir().unwrap();
-    let server = spawn(dir.path(), "localhost", &[], &[]).await;
+    // (50 claims of one actor at once: over the default per-actor claim limit)
+    let server = spawn_with(dir.path(), "localhost", &[], &[], |c| {
+        c.rate_keypackage_claims_per_actor_per_minute = 0;
+    })
+    .await;
     let base = server.base_url();
     let alice = register(&base, "alice", "pw-a").await;
     let s = trust(&base, &alice, "pw-a", "only").await;

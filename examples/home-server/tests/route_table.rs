@@ -30,6 +30,48 @@ const COVERED_ELSEWHERE: &[(&str, ErrorCode, &str)] = &[
         ErrorCode::ChallengeExpired,
         "tests/federation.rs",
     ),
+    // --registration closed / invite (a server per mode, tokens from the admin CLI)
+    (
+        "register",
+        ErrorCode::RegistrationClosed,
+        "tests/registration.rs",
+    ),
+    (
+        "register",
+        ErrorCode::InvalidInvite,
+        "tests/registration.rs",
+    ),
+    // per-session limits of KeyPackage claims and authenticated writes
+    (
+        "get_key_packages",
+        ErrorCode::TooManyRequests,
+        "tests/hardening_limits.rs",
+    ),
+    (
+        "upload_key_packages",
+        ErrorCode::TooManyRequests,
+        "tests/hardening_limits.rs",
+    ),
+    (
+        "replace_last_resort_key_package",
+        ErrorCode::TooManyRequests,
+        "tests/hardening_limits.rs",
+    ),
+    (
+        "rotate_session_idcert",
+        ErrorCode::TooManyRequests,
+        "tests/hardening_limits.rs",
+    ),
+    (
+        "update_extern_idcert",
+        ErrorCode::TooManyRequests,
+        "tests/hardening_limits.rs",
+    ),
+    (
+        "delete_session",
+        ErrorCode::TooManyRequests,
+        "tests/hardening_limits.rs",
+    ),
 ];
 
 /// Sends requests, checks each answer against the route table and records

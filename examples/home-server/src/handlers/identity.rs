@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::{days, now, parse_csr};
 use crate::auth::{Auth, new_token};
+use crate::config::RegistrationMode;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, QueryOrBody};
 use crate::state::SharedState;
@@ -43,10 +44,16 @@ fn local_fid<S>(state: &SharedState<S>, username: &str) -> ApiResult<FederationI
 }
 
 /// `POST /register`: creates an actor with an argon2id password hash.
+///
+/// With `--registration closed` it answers 403 `P2CORE_REGISTRATION_CLOSED`; with
+/// `--registration invite` it needs `auth_payload: {"invite": "<token>"}` (403
+/// `P2CORE_INVALID_INVITE` otherwise) and uses one use of the invite in the same
+/// transaction that creates the actor. The token is not stored with the actor.
 pub async fn register<S: Store>(
     State(state): State<SharedState<S>>,
     JsonBody(req): JsonBody<register::Request>,
 ) -> ApiResult<(StatusCode, Json<register::Response>)> {
+    let invite = registration_invite(&state, req.auth_payload.as_ref())?;
     let fid = local_fid(&state, &req.username)?;
     check_password(&req.password)?;
     if state.config.admins.contains(&fid) {
@@ -65,6 +72,12 @@ pub async fn register<S: Store>(
             format!("{fid} is already registered"),
         ));
     }
+    // (checked before the expensive hash; used up atomically with the insert below)
+    if let Some(token_hash) = &invite
+        && !state.store.invite_usable(token_hash, now()).await?
+    {
+        return Err(invalid_invite());
+    }
     let st = state.clone();
     let password = req.password;
     let hash = state
@@ -72,12 +85,26 @@ pub async fn register<S: Store>(
         .run(move || hash_password(&st.argon2, &password))
         .await?
         .map_err(ApiError::internal)?;
-    let payload = req.auth_payload.as_ref().map(|v| v.to_string());
-    match state
-        .store
-        .create_actor(&fid, &hash, payload.as_deref(), now())
-        .await
-    {
+    let payload = match invite {
+        Some(_) => without_invite(req.auth_payload),
+        None => req.auth_payload,
+    }
+    .map(|v| v.to_string());
+    let created = match &invite {
+        None => {
+            state
+                .store
+                .create_actor(&fid, &hash, payload.as_deref(), now())
+                .await
+        }
+        Some(token_hash) => {
+            state
+                .store
+                .create_actor_with_invite(&fid, &hash, payload.as_deref(), now(), token_hash)
+                .await
+        }
+    };
+    match created {
         Ok(_) => {}
         Err(StoreError::Conflict(_)) => {
             return Err(ApiError::new(
@@ -85,6 +112,7 @@ pub async fn register<S: Store>(
                 format!("{fid} is already registered"),
             ));
         }
+        Err(StoreError::NotFound) if invite.is_some() => return Err(invalid_invite()),
         Err(e) => return Err(e.into()),
     }
     tracing::info!(fid = %fid, "registered actor");
@@ -92,6 +120,54 @@ pub async fn register<S: Store>(
         StatusCode::CREATED,
         Json(register::Response { fid, payload: None }),
     ))
+}
+
+/// The `auth_payload` field that carries an invite token (`--registration invite`).
+pub const INVITE_FIELD: &str = "invite";
+
+fn invalid_invite() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidInvite,
+        format!(
+            "this server registers by invitation only: send a valid invite token as \
+             auth_payload.{INVITE_FIELD} (the operator makes them with \
+             `p2core-home-server admin invite create`)"
+        ),
+    )
+}
+
+/// Applies `--registration`: 403 when closed; in invite mode the hash of the
+/// token in `auth_payload.invite` (403 without one); `None` when open.
+fn registration_invite<S>(
+    state: &SharedState<S>,
+    auth_payload: Option<&serde_json::Value>,
+) -> ApiResult<Option<[u8; 32]>> {
+    match state.config.registration {
+        RegistrationMode::Open => Ok(None),
+        RegistrationMode::Closed => Err(ApiError::new(
+            ErrorCode::RegistrationClosed,
+            "this server does not accept registrations; ask its operator for an account",
+        )),
+        RegistrationMode::Invite => {
+            let token = auth_payload
+                .and_then(|p| p.get(INVITE_FIELD))
+                .and_then(|t| t.as_str())
+                .filter(|t| !t.is_empty() && t.len() <= 256)
+                .ok_or_else(invalid_invite)?;
+            Ok(Some(crate::auth::hash_token(token)))
+        }
+    }
+}
+
+/// The `auth_payload` as stored with an actor registered by invitation: without the token.
+fn without_invite(auth_payload: Option<serde_json::Value>) -> Option<serde_json::Value> {
+    match auth_payload {
+        Some(serde_json::Value::Object(mut m)) => {
+            let had_invite = m.remove(INVITE_FIELD).is_some();
+            (!(had_invite && m.is_empty())).then_some(serde_json::Value::Object(m))
+        }
+        other => other,
+    }
 }
 
 /// A new argon2id PHC string for `password` (blocking: run it through the password gate).
@@ -273,6 +349,7 @@ pub async fn rotate_inner<S: Store>(
     session: LocalSession,
     csr_pem: &str,
 ) -> ApiResult<(String, String)> {
+    state.rate_limits.sessions.write_local(&session)?;
     let csr = parse_csr(csr_pem)?;
     if csr.session_id() != Some(&session.session_id) {
         return Err(ApiError::new(
@@ -334,6 +411,7 @@ pub async fn delete_session<S: Store>(
     let target = params.session_id.ok_or_else(|| {
         ApiError::bad_request("missing session_id (JSON body or query parameter)")
     })?;
+    state.rate_limits.sessions.write(&auth.0)?;
     match auth.0 {
         Caller::Local(me) => {
             let key = state.keys.read().await.signing_key.clone();

@@ -69,6 +69,7 @@ pub async fn upload_key_packages<S: Store>(
     JsonBody(body): JsonBody<Vec<String>>,
 ) -> ApiResult<StatusCode> {
     let session = auth.local()?;
+    state.rate_limits.sessions.write_local(&session)?;
     if body.is_empty() {
         return Err(ApiError::bad_request("send at least one KeyPackage"));
     }
@@ -96,18 +97,23 @@ pub async fn replace_last_resort_key_package<S: Store>(
     JsonBody(body): JsonBody<String>,
 ) -> ApiResult<StatusCode> {
     let session = auth.local()?;
+    state.rate_limits.sessions.write_local(&session)?;
     let kps = validate(&session, std::slice::from_ref(&body), true)?;
     store(&state, &session, &kps).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /keypackage/{fid}`: one KeyPackage per live session of a local actor.
+///
+/// Claims are rate limited per calling session and per claimed actor (429), so
+/// that no caller can drain the KeyPackages of every actor.
 pub async fn get_key_packages<S: Store>(
     State(state): State<SharedState<S>>,
-    _auth: Auth,
+    auth: Auth,
     PathParam(fid): PathParam,
 ) -> ApiResult<Json<Vec<String>>> {
     let actor_id = local_actor(&state, &fid).await?;
+    state.rate_limits.sessions.claim(&auth.0, actor_id)?;
     let low = |remaining: u64, last_resort_used: bool| {
         PendingEvent::new(&LowKeyPackages {
             remaining,

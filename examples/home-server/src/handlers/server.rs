@@ -27,14 +27,15 @@ pub(crate) fn pem_response(status: StatusCode, pem: String) -> Response {
 /// `GET /challenge`: a fresh single-use challenge string.
 pub async fn challenge<S: Store>(
     State(state): State<SharedState<S>>,
+    crate::limits::ClientIp(client): crate::limits::ClientIp,
 ) -> ApiResult<Json<ChallengeString>> {
     let now = now();
     let lifetime = std::time::Duration::from_secs(state.config.challenge_seconds);
     let c = ChallengeString::generate(now, lifetime);
-    state.challenges.insert(&c, now).map_err(|_| {
+    state.challenges.insert(&c, client, now).map_err(|e| {
         ApiError::new(
             ErrorCode::Unavailable,
-            "too many challenges are outstanding; try again in a moment",
+            format!("{e}; try again in a moment"),
         )
     })?;
     Ok(Json(c))

@@ -189,6 +189,23 @@ pub struct ClaimedKeyPackage {
     pub last_resort: bool,
 }
 
+/// A registration invite (`admin invite list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteRecord {
+    /// Row id (what `admin invite revoke` takes).
+    pub id: i64,
+    /// When it was made.
+    pub created_at: UnixTimestamp,
+    /// It cannot be used from this time on.
+    pub expires_at: UnixTimestamp,
+    /// Registrations it allows in all.
+    pub max_uses: i64,
+    /// Registrations made with it.
+    pub used: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<UnixTimestamp>,
+}
+
 /// Persistent state. See the module docs for the durability contract.
 pub trait Store: Send + Sync + 'static {
     /// Creates an actor; `Conflict` if the local name is taken.
@@ -451,4 +468,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes the events of sessions that ended or expired; returns how many.
     fn prune_events(&self, now: UnixTimestamp) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    // ---- registration invites (issue 13 item 12) ----
+    /// `true` if the invite with this token hash exists, is not revoked, not
+    /// expired and not used up.
+    fn invite_usable(
+        &self,
+        token_hash: &[u8; 32],
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Creates an actor and uses one use of the invite, in one transaction:
+    /// `NotFound` (nothing created) if the invite is not usable, `Conflict` (the
+    /// invite not used) if the local name is taken.
+    fn create_actor_with_invite(
+        &self,
+        fid: &FederationId,
+        password_hash: &str,
+        auth_payload: Option<&str>,
+        now: UnixTimestamp,
+        token_hash: &[u8; 32],
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
 }

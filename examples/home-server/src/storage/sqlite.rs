@@ -15,6 +15,8 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::*;
 
+mod invites;
+
 /// The embedded migrations (`examples/home-server/migrations`).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -1183,5 +1185,21 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await?
         .rows_affected())
+    }
+
+    async fn invite_usable(&self, token_hash: &[u8; 32], now: UnixTimestamp) -> StoreResult<bool> {
+        self.invite_usable_impl(token_hash, now).await
+    }
+
+    async fn create_actor_with_invite(
+        &self,
+        fid: &FederationId,
+        password_hash: &str,
+        auth_payload: Option<&str>,
+        now: UnixTimestamp,
+        token_hash: &[u8; 32],
+    ) -> StoreResult<i64> {
+        self.create_actor_with_invite_impl(fid, password_hash, auth_payload, now, token_hash)
+            .await
     }
 }

@@ -664,3 +664,37 @@ fn truncate(mut s: String) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+
+    /// Close 1009 follows the error's kind; an error whose text merely looks
+    /// like a size error is not one (issue 13 item 4).
+    #[test]
+    fn capacity_errors_are_told_by_kind_not_text() {
+        let too_long = WsError::Capacity(CapacityError::MessageTooLong {
+            size: 2,
+            max_size: 1,
+        });
+        assert!(is_capacity_error(axum::Error::new(too_long)));
+        assert!(is_capacity_error(axum::Error::new(WsError::Capacity(
+            CapacityError::TooManyHeaders
+        ))));
+        let lookalike = std::io::Error::other("Space limit exceeded: Message too long");
+        assert!(!is_capacity_error(axum::Error::new(lookalike)));
+        assert!(!is_capacity_error(axum::Error::new(
+            WsError::ConnectionClosed
+        )));
+    }
+
+    #[test]
+    fn close_reasons_fit_a_control_frame() {
+        let long = "é".repeat(200);
+        let cut = truncate(long);
+        assert!(cut.len() <= 123 && cut.ends_with("..."));
+        assert_eq!(truncate("short".into()), "short");
+    }
+}

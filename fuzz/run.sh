@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_PER_TARGET="${1:-60}"
 SANITIZER="${SANITIZER:-none}"
-TARGETS="${TARGETS:-idcert idcsr identifiers keypackage legacy_pem route_bodies gateway_envelope address_filter}"
+TARGETS="${TARGETS:-idcert idcsr identifiers keypackage legacy_pem route_bodies gateway_envelope address_filter gateway_connection}"
 export RUSTC_BOOTSTRAP=1
 
 [ -d corpus ] || ./seed.sh

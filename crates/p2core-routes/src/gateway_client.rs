@@ -37,7 +37,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -60,6 +62,13 @@ pub enum GatewayError {
     /// The server sent something that is not the protocol.
     #[error("gateway protocol error: {0}")]
     Protocol(String),
+    /// The server sent a message (or frame) larger than
+    /// [`GatewayOptions::max_message_bytes`]; the connection is dropped.
+    #[error("the server sent a gateway message larger than {limit} bytes")]
+    MessageTooLarge {
+        /// The limit in force.
+        limit: usize,
+    },
     /// The server closed the connection with this code.
     #[error("the server closed the gateway connection with {code}: {reason}")]
     Closed {
@@ -93,7 +102,15 @@ pub struct GatewayOptions {
     pub max_reconnects: u32,
     /// How long to wait for the server's Hello and Identify ACK / Resumed (default 10 s).
     pub handshake_timeout: Duration,
+    /// Largest message (and frame) accepted from the server, in bytes (default
+    /// [`DEFAULT_MAX_MESSAGE_BYTES`]); a larger one ends the connection with
+    /// [`GatewayError::MessageTooLarge`] before it is buffered.
+    pub max_message_bytes: usize,
 }
+
+/// Default of [`GatewayOptions::max_message_bytes`]: 4 MiB, well above the
+/// largest message a p2core server sends (see `docs/operations.md`).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 impl Default for GatewayOptions {
     fn default() -> Self {
@@ -102,6 +119,7 @@ impl Default for GatewayOptions {
             reconnect: true,
             max_reconnects: 5,
             handshake_timeout: Duration::from_secs(10),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -116,6 +134,12 @@ impl GatewayOptions {
     /// Sets [`reconnect`](Self::reconnect).
     pub fn reconnect(mut self, on: bool) -> Self {
         self.reconnect = on;
+        self
+    }
+
+    /// Sets [`max_message_bytes`](Self::max_message_bytes).
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
         self
     }
 }
@@ -264,14 +288,18 @@ impl Stream for GatewayClient {
 
 /// Opens a socket and reads Hello; returns the socket and the heartbeat interval.
 async fn open(url: &str, options: &GatewayOptions) -> Result<(Socket, Duration), GatewayError> {
+    let limit = options.max_message_bytes;
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
     let (mut socket, _) = tokio::time::timeout(
         options.handshake_timeout,
-        tokio_tungstenite::connect_async(url),
+        tokio_tungstenite::connect_async_with_config(url, Some(config), false),
     )
     .await
     .map_err(|_| GatewayError::Connection("timed out connecting".into()))?
     .map_err(|e| GatewayError::Connection(e.to_string()))?;
-    let msg = tokio::time::timeout(options.handshake_timeout, next_envelope(&mut socket))
+    let msg = tokio::time::timeout(options.handshake_timeout, next_envelope(&mut socket, limit))
         .await
         .map_err(|_| GatewayError::Protocol("no Hello from the server".into()))??;
     match msg.server_message() {
@@ -285,11 +313,14 @@ async fn open(url: &str, options: &GatewayOptions) -> Result<(Socket, Duration),
     }
 }
 
-/// Reads the next envelope, turning close frames into [`GatewayError::Closed`].
-async fn next_envelope(socket: &mut Socket) -> Result<Envelope, GatewayError> {
+/// Reads the next envelope, turning close frames into [`GatewayError::Closed`]
+/// and messages over `limit` bytes into [`GatewayError::MessageTooLarge`].
+async fn next_envelope(socket: &mut Socket, limit: usize) -> Result<Envelope, GatewayError> {
     loop {
         match socket.next().await {
             None => return Err(GatewayError::Connection("connection closed".into())),
+            // Chosen by the error's kind, not its text.
+            Some(Err(WsError::Capacity(_))) => return Err(GatewayError::MessageTooLarge { limit }),
             Some(Err(e)) => return Err(GatewayError::Connection(e.to_string())),
             Some(Ok(Message::Text(t))) => {
                 return serde_json::from_str(t.as_str())
@@ -347,11 +378,14 @@ impl Connection {
     async fn expect_handshake(&mut self, want: Opcode) -> Result<Vec<Envelope>, GatewayError> {
         let deadline = Instant::now() + self.options.handshake_timeout;
         loop {
-            let env = tokio::time::timeout_at(deadline, next_envelope(&mut self.socket))
-                .await
-                .map_err(|_| {
-                    GatewayError::Protocol(format!("no op {} from the server", want.as_u16()))
-                })??;
+            let env = tokio::time::timeout_at(
+                deadline,
+                next_envelope(&mut self.socket, self.options.max_message_bytes),
+            )
+            .await
+            .map_err(|_| {
+                GatewayError::Protocol(format!("no op {} from the server", want.as_u16()))
+            })??;
             self.note(&env);
             match env.server_message() {
                 Ok(ServerMessage::IdentifyAck(_)) if want == Opcode::IdentifyAck => {
@@ -383,7 +417,8 @@ impl Connection {
             to: self.last_seq,
             except: Vec::new(),
         });
-        self.received.clear();
+        // Numbers above the heartbeat's range (far apart from the rest) go in the next one.
+        self.received.retain(|s| *s > hb.to);
         self.next_beat = Instant::now() + self.interval;
         self.send(&Envelope::client(&hb).map_err(|e| GatewayError::Protocol(e.to_string()))?)
             .await
@@ -415,7 +450,7 @@ impl Connection {
             let beat = self.next_beat;
             let heartbeat_on = self.options.heartbeat;
             tokio::select! {
-                msg = next_envelope(&mut self.socket) => match msg {
+                msg = next_envelope(&mut self.socket, self.options.max_message_bytes) => match msg {
                     Ok(env) => {
                         if let Err(e) = self.on_message(env, tx).await {
                             let _ = tx.send(Err(e)).await;

@@ -457,17 +457,34 @@ pub struct Heartbeat {
     pub except: Vec<u64>,
 }
 
+/// Most `except` entries [`Heartbeat::from_received`] writes (and the p2core
+/// server accepts in one heartbeat).
+pub const MAX_HEARTBEAT_EXCEPT: usize = 1024;
+
 impl Heartbeat {
     /// The heartbeat describing a set of received numbers (`None` when empty).
+    ///
+    /// The range starts at the lowest number and ends at the highest one that
+    /// keeps the missing numbers within [`MAX_HEARTBEAT_EXCEPT`]: numbers
+    /// above [`to`](Self::to) are not acknowledged by this heartbeat (send them
+    /// in the next one). The work and the list are bounded however far apart
+    /// the numbers are (a server may send any `s`).
     pub fn from_received(received: &[u64]) -> Option<Self> {
-        let from = *received.iter().min()?;
-        let to = *received.iter().max()?;
         let mut sorted = received.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
+        let from = *sorted.first()?;
+        let mut to = from;
         let mut except = Vec::new();
         for w in sorted.windows(2) {
+            // `w[1] > w[0]` after dedup; the gap fits a u64 and is compared before any allocation.
+            let gap = w[1] - w[0] - 1;
+            let room = (MAX_HEARTBEAT_EXCEPT - except.len()) as u64;
+            if gap > room {
+                break;
+            }
             except.extend(w[0] + 1..w[1]);
+            to = w[1];
         }
         Some(Self { from, to, except })
     }
@@ -868,6 +885,40 @@ mod tests {
             json!({"from": "0", "to": "0"})
         );
         assert!(Heartbeat::from_received(&[]).is_none());
+    }
+
+    /// Issue 13 item 14: a server's huge `s` once made the client materialise
+    /// every number in between (an allocation of up to 2^64 entries: abort).
+    #[test]
+    fn heartbeat_from_far_apart_numbers_is_bounded() {
+        let h = Heartbeat::from_received(&[0, u64::MAX]).unwrap();
+        assert_eq!(
+            h,
+            Heartbeat {
+                from: 0,
+                to: 0,
+                except: vec![]
+            }
+        );
+        // the numbers above `to` start the next heartbeat
+        let h = Heartbeat::from_received(&[u64::MAX]).unwrap();
+        assert_eq!((h.from, h.to), (u64::MAX, u64::MAX));
+        // exactly MAX_HEARTBEAT_EXCEPT missing numbers still fit; one more does not
+        let last = MAX_HEARTBEAT_EXCEPT as u64 + 1;
+        let h = Heartbeat::from_received(&[0, last, last + 2]).unwrap();
+        assert_eq!(
+            (h.from, h.to, h.except.len()),
+            (0, last, MAX_HEARTBEAT_EXCEPT)
+        );
+        let h = Heartbeat::from_received(&[0, 1, last + 2, u64::MAX - 1]).unwrap();
+        assert_eq!((h.from, h.to), (0, 1));
+        assert!(h.except.is_empty());
+        // many small gaps: the list stops at the bound, every listed number is inside the range
+        let spread: Vec<u64> = (0..10_000u64).map(|i| i * 3).collect();
+        let h = Heartbeat::from_received(&spread).unwrap();
+        assert!(h.except.len() <= MAX_HEARTBEAT_EXCEPT);
+        assert!(h.except.iter().all(|e| (h.from..=h.to).contains(e)));
+        assert!(h.covers(h.to) && h.to > 0);
     }
 
     #[test]

@@ -277,6 +277,18 @@ pub struct Config {
     #[arg(long, env = "P2CORE_GATEWAY_RESUME_SECONDS", default_value_t = 300)]
     pub gateway_resume_seconds: u64,
 
+    /// Milliseconds one write to a gateway client may take; a client that does not
+    /// read for that long is disconnected (it can resume; its events stay queued).
+    #[arg(long, env = "P2CORE_GATEWAY_WRITE_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub gateway_write_timeout_ms: u64,
+
+    /// Bytes of event messages a gateway connection keeps un-acknowledged (for re-sends
+    /// and Resume); when full, delivery pauses until a heartbeat acknowledges some.
+    #[arg(long, env = "P2CORE_GATEWAY_MAX_UNACKED_BYTES", default_value_t = 256 * 1024,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=64 * 1024 * 1024))]
+    pub gateway_max_unacked_bytes: usize,
+
     /// Most events queued per session; when exceeded the oldest are dropped.
     #[arg(long, env = "P2CORE_MAX_PENDING_EVENTS", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..))]

@@ -1,11 +1,19 @@
 //! One WebSocket connection: Hello, Identify/Resume, heartbeats, events.
+//!
+//! Memory per connection is bounded whatever the client sends (see
+//! `docs/operations.md`, "Gateway"): only event messages are kept for
+//! re-sending, within `--gateway-max-unacked-bytes`; a full buffer pauses live
+//! delivery (the events stay queued in the store) until a heartbeat
+//! acknowledges some; an op 7 or op 10 answer holds only messages of that
+//! buffer; every write has a deadline.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use p2core_types::UnixTimestamp;
 use p2core_types::gateway::{
     ClientMessage, CloseCode, DecodeError, Envelope, GatewayPayload, Heartbeat, HeartbeatRequest,
@@ -18,11 +26,12 @@ use crate::auth::hash_token;
 use crate::state::SharedState;
 use crate::storage::{Caller, Store, StoredEvent};
 
-/// Most messages kept for re-sending (op 7) and Resume; older ones are
-/// forgotten (their events stay queued in the store).
-const MAX_UNACKED: usize = 2048;
+/// Most event messages kept for re-sending (op 7) and Resume (the byte budget
+/// `--gateway-max-unacked-bytes` usually binds first); when full, live delivery
+/// pauses until a heartbeat acknowledges some.
+pub(super) const MAX_UNACKED: usize = 2048;
 /// Longest `except` list accepted in a heartbeat.
-const MAX_EXCEPT: usize = 1024;
+const MAX_EXCEPT: usize = p2core_types::gateway::MAX_HEARTBEAT_EXCEPT;
 /// Longest session token accepted.
 const MAX_TOKEN: usize = 256;
 
@@ -32,8 +41,25 @@ enum End {
     Close(CloseCode, String),
     /// Close with a WebSocket code (e.g. 1009) and reason.
     CloseRaw(u16, String),
-    /// The peer went away (or sent Close); nothing more to send.
+    /// The peer went away (or sent Close, or a write failed); nothing more to send.
     Gone,
+    /// A write did not finish within the write timeout: the peer does not read.
+    Stalled,
+}
+
+/// What a connection reads and writes: axum's `WebSocket`, or any stream and
+/// sink of messages (the fuzz entry point feeds frames without a socket).
+pub(crate) trait Transport:
+    Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin + Send
+{
+}
+
+impl<T> Transport for T where
+    T: Stream<Item = Result<Message, axum::Error>>
+        + Sink<Message, Error = axum::Error>
+        + Unpin
+        + Send
+{
 }
 
 struct Identified {
@@ -43,11 +69,17 @@ struct Identified {
     shared: Arc<ConnShared>,
 }
 
-struct Conn<S: Store> {
+struct Conn<S: Store, T: Transport> {
     state: SharedState<S>,
-    socket: WebSocket,
+    socket: T,
     next_seq: u64,
+    /// Event messages sent and not acknowledged (for op 7 and Resume).
     unacked: BTreeMap<u64, Sent>,
+    /// Sum of the texts' lengths in `unacked`.
+    unacked_bytes: usize,
+    /// Live delivery is paused (the buffer was full): events wait in the store
+    /// until a heartbeat makes room and the connection re-reads the queue.
+    backlog: bool,
     /// Highest queue id delivered on this connection (events arrive in id order).
     watermark: i64,
     session: Option<Identified>,
@@ -58,13 +90,15 @@ struct Conn<S: Store> {
 }
 
 /// Runs a connection until it ends.
-pub(super) async fn run<S: Store>(state: SharedState<S>, socket: WebSocket) {
+pub(crate) async fn run<S: Store, T: Transport>(state: SharedState<S>, socket: T) {
     let now = Instant::now();
     let mut conn = Conn {
         state,
         socket,
         next_seq: 0,
         unacked: BTreeMap::new(),
+        unacked_bytes: 0,
+        backlog: false,
         watermark: 0,
         session: None,
         last_heartbeat: now,
@@ -76,12 +110,11 @@ pub(super) async fn run<S: Store>(state: SharedState<S>, socket: WebSocket) {
     let (code, reason) = match end {
         End::Close(code, reason) => (Some(code.as_u16()), reason),
         End::CloseRaw(code, reason) => (Some(code), reason),
-        End::Gone => (None, String::new()),
+        End::Gone | End::Stalled => (None, String::new()),
     };
     if let Some(code) = code {
         let _ = conn
-            .socket
-            .send(Message::Close(Some(CloseFrame {
+            .write(Message::Close(Some(CloseFrame {
                 code,
                 reason: truncate(reason).into(),
             })))
@@ -96,9 +129,20 @@ fn envelope_text(n: &str, op: u16, d: &str, s: u64) -> String {
     format!(r#"{{"n":{n},"op":"{op}","d":{d},"s":"{s}"}}"#)
 }
 
-impl<S: Store> Conn<S> {
+impl<S: Store, T: Transport> Conn<S, T> {
     fn config(&self) -> &super::GatewayConfig {
         &self.state.gateway_config
+    }
+
+    /// Writes one message within the write timeout (a client that does not
+    /// read cannot hold the task, its timers or its memory).
+    async fn write(&mut self, msg: Message) -> Result<(), End> {
+        let limit = self.config().write_timeout;
+        match tokio::time::timeout(limit, self.socket.send(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(End::Stalled),
+        }
     }
 
     async fn serve(&mut self) -> End {
@@ -114,9 +158,9 @@ impl<S: Store> Conn<S> {
             };
             let shared = self.session.as_ref().map(|s| s.shared.clone());
             let step = tokio::select! {
-                msg = self.socket.recv() => self.on_socket(msg).await,
+                msg = self.socket.next() => self.on_socket(msg).await,
                 ev = recv_event(&mut self.session) => match ev {
-                    Some(ev) => self.deliver(vec![ev]).await,
+                    Some(ev) => self.deliver_live(ev).await,
                     None => Ok(()),
                 },
                 () = notified(shared.as_deref()) => self.on_notify().await,
@@ -128,8 +172,8 @@ impl<S: Store> Conn<S> {
         }
     }
 
-    /// Sends one server message, numbered; `event_id` links it to the queue.
-    async fn send_text(&mut self, text: String, event_id: Option<i64>) -> Result<(), End> {
+    /// Takes the next sequence number.
+    fn take_seq(&mut self) -> Result<u64, End> {
         let s = self.next_seq;
         self.next_seq = s.checked_add(1).ok_or_else(|| {
             End::Close(
@@ -137,47 +181,92 @@ impl<S: Store> Conn<S> {
                 "sequence numbers exhausted; reconnect and identify".into(),
             )
         })?;
-        let text: Arc<str> = Arc::from(text);
-        if self.session.is_some() {
-            self.unacked.insert(
-                s,
-                Sent {
-                    text: text.clone(),
-                    event_id,
-                },
-            );
-            while self.unacked.len() > MAX_UNACKED {
-                self.unacked.pop_first();
-            }
+        Ok(s)
+    }
+
+    /// `true` if an event message of `len` bytes fits the un-acknowledged
+    /// buffer (an empty buffer takes any one message, so delivery always progresses).
+    fn has_room(&self, len: usize) -> bool {
+        self.unacked.is_empty()
+            || (self.unacked.len() < MAX_UNACKED
+                && self.unacked_bytes.saturating_add(len) <= self.config().max_unacked_bytes)
+    }
+
+    /// Keeps an event message for re-sending until it is acknowledged.
+    fn record(&mut self, s: u64, text: Arc<str>, event_id: i64) {
+        self.unacked_bytes = self.unacked_bytes.saturating_add(text.len());
+        let old = self.unacked.insert(
+            s,
+            Sent {
+                text,
+                event_id: Some(event_id),
+            },
+        );
+        if let Some(old) = old {
+            self.unacked_bytes = self.unacked_bytes.saturating_sub(old.text.len());
         }
-        self.socket
-            .send(Message::Text(text.as_ref().into()))
-            .await
-            .map_err(|_| End::Gone)
+    }
+
+    /// Forgets an acknowledged message; returns it.
+    fn forget(&mut self, s: u64) -> Option<Sent> {
+        let m = self.unacked.remove(&s)?;
+        self.unacked_bytes = self.unacked_bytes.saturating_sub(m.text.len());
+        Some(m)
+    }
+
+    /// Sends one control message (never kept for re-sending: ops 1, 7, 9, 10, 11, 12).
+    async fn send_control(&mut self, text: String) -> Result<(), End> {
+        self.write(Message::Text(text.into())).await
     }
 
     async fn send_payload<P: GatewayPayload>(&mut self, p: &P) -> Result<(), End> {
-        let env = Envelope::server(p, self.next_seq).map_err(|e| internal(&e))?;
+        let s = self.take_seq()?;
+        let env = Envelope::server(p, s).map_err(|e| internal(&e))?;
         let text = serde_json::to_string(&env).map_err(|e| internal(&e))?;
-        self.send_text(text, None).await
+        self.send_control(text).await
     }
 
     /// Sends a payload made of already-serialized envelopes (ops 7 and 10).
     async fn send_array(&mut self, op: Opcode, items: &[Arc<str>]) -> Result<(), End> {
+        let s = self.take_seq()?;
         let d = format!("[{}]", items.join(","));
-        let text = envelope_text("core", op.as_u16(), &d, self.next_seq);
-        self.send_text(text, None).await
+        let text = envelope_text("core", op.as_u16(), &d, s);
+        self.send_control(text).await
     }
 
-    /// Sends events this connection has not delivered yet.
+    /// An event the hub routed here; ignored while delivery is paused (the
+    /// store still has it and the re-read after the pause sends it in order).
+    async fn deliver_live(&mut self, ev: StoredEvent) -> Result<(), End> {
+        if self.backlog {
+            return Ok(());
+        }
+        self.deliver(vec![ev]).await
+    }
+
+    /// Re-reads the session's queue above the watermark and sends what fits.
+    async fn deliver_from_store(&mut self) -> Result<(), End> {
+        self.backlog = false;
+        let evs = self.queued().await?;
+        self.deliver(evs).await
+    }
+
+    /// Sends events this connection has not delivered yet, while they fit the
+    /// un-acknowledged buffer; the rest waits in the store (`backlog`).
     async fn deliver(&mut self, events: Vec<StoredEvent>) -> Result<(), End> {
         for ev in events {
             if ev.id <= self.watermark {
                 continue;
             }
-            self.watermark = ev.id;
             let text = envelope_text(&ev.n, ev.op, &ev.d, self.next_seq);
-            self.send_text(text, Some(ev.id)).await?;
+            if !self.has_room(text.len()) {
+                self.backlog = true;
+                return Ok(());
+            }
+            let s = self.take_seq()?;
+            self.watermark = ev.id;
+            let text: Arc<str> = Arc::from(text);
+            self.record(s, text.clone(), ev.id);
+            self.write(Message::Text(text.as_ref().into())).await?;
         }
         Ok(())
     }
@@ -204,9 +293,8 @@ impl<S: Store> Conn<S> {
                 "another connection resumed this one".into(),
             ));
         }
-        if s.shared.resync.swap(false, Ordering::AcqRel) {
-            let evs = self.queued().await?;
-            self.deliver(evs).await?;
+        if s.shared.resync.swap(false, Ordering::AcqRel) && !self.backlog {
+            self.deliver_from_store().await?;
         }
         Ok(())
     }
@@ -242,8 +330,7 @@ impl<S: Store> Conn<S> {
         let msg = match msg {
             None | Some(Ok(Message::Close(_))) => return Err(End::Gone),
             Some(Err(e)) => {
-                let text = e.to_string();
-                if text.contains("too long") || text.contains("Space limit") {
+                if is_capacity_error(e) {
                     return Err(End::CloseRaw(
                         1009,
                         format!(
@@ -256,6 +343,8 @@ impl<S: Store> Conn<S> {
             }
             Some(Ok(m)) => m,
         };
+        // Every frame counts, control frames included (a ping flood costs pongs).
+        self.rate_check()?;
         let text = match msg {
             Message::Text(t) => t,
             Message::Ping(_) | Message::Pong(_) => return Ok(()),
@@ -267,7 +356,6 @@ impl<S: Store> Conn<S> {
             }
             Message::Close(_) => return Err(End::Gone),
         };
-        self.rate_check()?;
         let env: Envelope = serde_json::from_str(text.as_str()).map_err(|e| {
             End::Close(
                 CloseCode::InvalidPayload,
@@ -288,8 +376,7 @@ impl<S: Store> Conn<S> {
                 let key = authenticate(&self.state, &i.token).await?;
                 self.attach(key);
                 self.send_payload(&IdentifyAck { token: i.token }).await?;
-                let evs = self.queued().await?;
-                self.deliver(evs).await
+                self.deliver_from_store().await
             }
             ClientMessage::Resume(r) => {
                 self.check_not_identified()?;
@@ -353,7 +440,15 @@ async fn authenticate<S: Store>(state: &SharedState<S>, token: &str) -> Result<S
     }
 }
 
-impl<S: Store> Conn<S> {
+/// `true` for a read error that is a size limit (tungstenite's capacity error),
+/// told by the error's type, not its text.
+fn is_capacity_error(e: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = e.into_inner();
+    matches!(inner.downcast_ref::<WsError>(), Some(WsError::Capacity(_)))
+}
+
+impl<S: Store, T: Transport> Conn<S, T> {
     fn attach(&mut self, key: SessionKey) {
         let (conn_id, events, shared) = self.state.gateway.register(&key);
         self.session = Some(Identified {
@@ -391,46 +486,41 @@ impl<S: Store> Conn<S> {
             .range(..=s)
             .filter_map(|(_, m)| m.event_id)
             .collect();
-        self.state
-            .store
-            .ack_events(key.0, &key.1, &acked)
-            .await
-            .map_err(|e| internal(&e))?;
+        drop(record);
+        if !acked.is_empty() {
+            self.state
+                .store
+                .ack_events(key.0, &key.1, &acked)
+                .await
+                .map_err(|e| internal(&e))?;
+        }
         self.attach(key);
-        // Everything still queued is replayed inside op 10, numbered on this connection.
+        // What is still queued is replayed inside op 10, numbered on this
+        // connection, as far as the un-acknowledged buffer takes it; the rest
+        // follows as ordinary events once heartbeats make room.
         let evs = self.queued().await?;
-        let resumed_seq = self.next_seq;
-        self.next_seq += 1;
-        let mut items = Vec::with_capacity(evs.len());
-        let mut numbered = Vec::with_capacity(evs.len());
+        let resumed_seq = self.take_seq()?;
+        let mut items = Vec::new();
         for ev in evs {
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            self.watermark = self.watermark.max(ev.id);
-            let text: Arc<str> = Arc::from(envelope_text(&ev.n, ev.op, &ev.d, seq));
-            items.push(text.clone());
-            numbered.push((
-                seq,
-                Sent {
-                    text,
-                    event_id: Some(ev.id),
-                },
-            ));
+            if ev.id <= self.watermark {
+                continue;
+            }
+            let text = envelope_text(&ev.n, ev.op, &ev.d, self.next_seq);
+            if !self.has_room(text.len()) {
+                self.backlog = true;
+                break;
+            }
+            let seq = self.take_seq()?;
+            self.watermark = ev.id;
+            let text: Arc<str> = Arc::from(text);
+            self.record(seq, text.clone(), ev.id);
+            items.push(text);
         }
         let d = format!("[{}]", items.join(","));
+        drop(items);
         let text = envelope_text("core", Opcode::Resumed.as_u16(), &d, resumed_seq);
-        self.unacked.extend(numbered);
-        self.unacked.insert(
-            resumed_seq,
-            Sent {
-                text: Arc::from(text.as_str()),
-                event_id: None,
-            },
-        );
-        self.socket
-            .send(Message::Text(text.into()))
-            .await
-            .map_err(|_| End::Gone)
+        drop(d);
+        self.send_control(text).await
     }
 
     async fn heartbeat(&mut self, hb: Heartbeat) -> Result<(), End> {
@@ -455,35 +545,51 @@ impl<S: Store> Conn<S> {
                 format!("missing number {bad} is outside the heartbeat's range"),
             ));
         }
+        let except: BTreeSet<u64> = hb.except.iter().copied().collect();
+        if except.len() != hb.except.len() {
+            return Err(End::Close(
+                CloseCode::InvalidPayload,
+                "a missing sequence number is listed twice".into(),
+            ));
+        }
         let acked: Vec<u64> = self
             .unacked
             .range(hb.from..=hb.to)
             .map(|(s, _)| *s)
-            .filter(|s| !hb.except.contains(s))
+            .filter(|s| !except.contains(s))
             .collect();
         let mut ids = Vec::new();
         for s in acked {
-            if let Some(m) = self.unacked.remove(&s)
+            if let Some(m) = self.forget(s)
                 && let Some(id) = m.event_id
             {
                 ids.push(id);
             }
         }
-        if let Some(sess) = &self.session {
+        if let Some(sess) = &self.session
+            && !ids.is_empty()
+        {
             self.state
                 .store
                 .ack_events(sess.key.0, &sess.key.1, &ids)
                 .await
                 .map_err(|e| internal(&e))?;
         }
-        let resend: Vec<Arc<str>> = hb
-            .except
+        // Only kept event messages are re-sent, each at most once: the answer is
+        // never larger than the un-acknowledged buffer.
+        let resend: Vec<Arc<str>> = except
             .iter()
             .filter_map(|s| self.unacked.get(s).map(|m| m.text.clone()))
             .collect();
         self.last_heartbeat = Instant::now();
         self.nudged_at = None;
-        self.send_array(Opcode::HeartbeatAck, &resend).await
+        self.send_array(Opcode::HeartbeatAck, &resend).await?;
+        drop(resend);
+        // Acknowledgements made room: send what waited in the store.
+        if self.backlog && self.has_room(0) {
+            self.deliver_from_store().await?;
+        }
+        Ok(())
     }
 
     async fn service_channel(&mut self, sc: ServiceChannel) -> Result<(), End> {
@@ -515,6 +621,7 @@ impl<S: Store> Conn<S> {
                 unacked: std::mem::take(&mut self.unacked),
                 ended: Instant::now(),
             };
+            self.unacked_bytes = 0;
             self.state
                 .gateway
                 .unregister(&s.key, s.conn_id, Some(record));
@@ -556,4 +663,38 @@ fn truncate(mut s: String) -> String {
         s.push_str("...");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+
+    /// Close 1009 follows the error's kind; an error whose text merely looks
+    /// like a size error is not one (issue 13 item 4).
+    #[test]
+    fn capacity_errors_are_told_by_kind_not_text() {
+        let too_long = WsError::Capacity(CapacityError::MessageTooLong {
+            size: 2,
+            max_size: 1,
+        });
+        assert!(is_capacity_error(axum::Error::new(too_long)));
+        assert!(is_capacity_error(axum::Error::new(WsError::Capacity(
+            CapacityError::TooManyHeaders
+        ))));
+        let lookalike = std::io::Error::other("Space limit exceeded: Message too long");
+        assert!(!is_capacity_error(axum::Error::new(lookalike)));
+        assert!(!is_capacity_error(axum::Error::new(
+            WsError::ConnectionClosed
+        )));
+    }
+
+    #[test]
+    fn close_reasons_fit_a_control_frame() {
+        let long = "é".repeat(200);
+        let cut = truncate(long);
+        assert!(cut.len() <= 123 && cut.ends_with("..."));
+        assert_eq!(truncate("short".into()), "short");
+    }
 }

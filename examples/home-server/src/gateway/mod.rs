@@ -9,6 +9,8 @@
 //! `docs/architecture.md` and `docs/protocol-choices.md`.
 
 mod connection;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -44,6 +46,11 @@ pub struct GatewayConfig {
     pub rate_window: Duration,
     /// How long after a connection ends it can be resumed.
     pub resume_window: Duration,
+    /// Longest time one write to a client may take (then the connection ends, resumable).
+    pub write_timeout: Duration,
+    /// Byte budget of the event messages a connection keeps un-acknowledged
+    /// (also the bound of one op 7 or op 10 answer).
+    pub max_unacked_bytes: usize,
 }
 
 impl GatewayConfig {
@@ -55,7 +62,17 @@ impl GatewayConfig {
             rate_limit: c.gateway_rate_limit,
             rate_window: Duration::from_secs(10),
             resume_window: Duration::from_secs(c.gateway_resume_seconds),
+            write_timeout: Duration::from_millis(c.gateway_write_timeout_ms),
+            max_unacked_bytes: c.gateway_max_unacked_bytes,
         }
+    }
+
+    /// The socket's write buffer cap: the largest message the server sends
+    /// (the un-acknowledged budget plus one event over it) with room to spare.
+    pub(crate) fn max_write_buffer_bytes(&self) -> usize {
+        self.max_unacked_bytes
+            .saturating_mul(2)
+            .saturating_add(64 * 1024)
     }
 
     /// Silence after which the server sends op 11 (1.5 heartbeat intervals).
@@ -315,9 +332,10 @@ pub async fn upgrade<S: Store>(
         }
     };
     let max = state.gateway_config.max_message_bytes;
+    let max_write = state.gateway_config.max_write_buffer_bytes();
     ws.read_buffer_size(4096)
         .write_buffer_size(0)
-        .max_write_buffer_size(usize::MAX)
+        .max_write_buffer_size(max_write)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| connection::run(state, socket))

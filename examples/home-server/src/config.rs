@@ -258,8 +258,8 @@ pub struct Config {
     pub max_pending_events: u32,
     // --- Connection slots and gateway bounds (issue 13 items 2, 9) ---
     /// Most connections open at once from one client address (IPv6: one /64); further
-    /// ones are answered 429 and closed. 0 = no limit (set 0, or --max-connections,
-    /// behind a reverse proxy: every connection then comes from the proxy).
+    /// ones are answered 429 and closed. 0 = no limit. Not applied with
+    /// --trust-forwarded-for (every connection then comes from the proxy).
     #[arg(long, env = "P2CORE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub max_connections_per_address: u32,

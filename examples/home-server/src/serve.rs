@@ -65,8 +65,13 @@ impl ServeOptions {
             header_timeout: Duration::from_secs(config.header_timeout_seconds),
             idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
             max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
-            max_connections_per_address: usize::try_from(config.max_connections_per_address)
-                .unwrap_or(usize::MAX),
+            // Behind a declared reverse proxy every connection comes from the
+            // proxy: the cap would throttle everyone, so it is off there.
+            max_connections_per_address: if config.trust_forwarded_for {
+                0
+            } else {
+                usize::try_from(config.max_connections_per_address).unwrap_or(usize::MAX)
+            },
             shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
         }
     }

@@ -52,7 +52,7 @@ use crate::storage::{EventBatch, SessionNotice, Store, StoredEvent};
 
 /// How often the hub re-checks in the store that the certificates of its
 /// identified sockets are still live (revocations by another process, expiry).
-pub const REVALIDATE_EVERY: Duration = Duration::from_secs(1);
+pub const REVALIDATE_EVERY: Duration = Duration::from_millis(500);
 
 /// Events a connection's channel holds before the hub tells it to re-read the store instead.
 const CONNECTION_CHANNEL: usize = 64;

@@ -425,7 +425,7 @@ pub trait Store: Send + Sync + 'static {
     /// Removes the acknowledged events `ids` of a session on behalf of the
     /// holder of certificate `cert_serial`; returns how many were removed.
     /// `NotFound` (and nothing removed) once that certificate is no longer the
-    /// session's live one; checked even when `ids` is empty.
+    /// session's live one (not checked when `ids` is empty: nothing to remove).
     fn ack_events(
         &self,
         actor_id: i64,

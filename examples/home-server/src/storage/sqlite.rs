@@ -1156,6 +1156,9 @@ impl Store for SqliteStore {
         cert_serial: i64,
         ids: &[i64],
     ) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
         let mut tx = self.writer.begin().await?;
         let now = UnixTimestamp::now();
         if !Self::cert_is_live(&mut tx, actor_id, session_id, cert_serial, now).await? {

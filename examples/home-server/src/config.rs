@@ -347,6 +347,36 @@ pub struct Config {
     /// P2CORE_INVALID_INVITE without a usable one).
     #[arg(long, env = "P2CORE_REGISTRATION", value_enum, default_value_t = RegistrationMode::Open)]
     pub registration: RegistrationMode,
+
+    // --- Connection slots and gateway bounds (issue 13 items 2, 9) ---
+    /// Most connections open at once from one client address (IPv6: one /64); further
+    /// ones are answered 429 and closed. 0 = no limit. Not applied with
+    /// --trust-forwarded-for (every connection then comes from the proxy).
+    #[arg(long, env = "P2CORE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub max_connections_per_address: u32,
+
+    /// Most gateway WebSockets open at once (more: 503 before the upgrade). Each also
+    /// holds one of --max-connections for its whole life.
+    #[arg(long, env = "P2CORE_MAX_GATEWAY_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_gateway_connections: u32,
+
+    /// Most gateway WebSockets open at once from one client address (IPv6: one /64;
+    /// more: 429 before the upgrade). 0 = no limit.
+    #[arg(long, env = "P2CORE_MAX_GATEWAY_CONNECTIONS_PER_ADDRESS", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub max_gateway_connections_per_address: u32,
+
+    /// Most gateway WebSockets identified as one session at once (more: close 4008).
+    #[arg(long, env = "P2CORE_MAX_GATEWAY_CONNECTIONS_PER_SESSION", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_gateway_connections_per_session: u32,
+
+    /// Seconds a gateway client has after Hello to identify or resume (else close 4003).
+    #[arg(long, env = "P2CORE_GATEWAY_IDENTIFY_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub gateway_identify_seconds: u64,
 }
 
 impl Config {

@@ -24,6 +24,7 @@ pub mod keys;
 pub mod limits;
 pub mod maintenance;
 pub mod serve;
+pub mod slots;
 pub mod state;
 pub mod storage;
 
@@ -83,8 +84,8 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
     );
     let passwords = limits::PasswordGate::new(config.argon2_concurrency);
     let rate_limits = limits::RateLimits::from_config(&config);
-    let hub = Arc::new(gateway::Hub::default());
-    hub.spawn_dispatcher(store.subscribe_events());
+    let hub = Arc::new(gateway::Hub::new(gateway::HubLimits::from_config(&config)));
+    hub.spawn_dispatcher(store.subscribe_events(), store.subscribe_sessions());
     let gateway_config = gateway::GatewayConfig::from_config(&config);
     let state = Arc::new(AppState {
         store,
@@ -101,6 +102,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
     keys::check_root(&state).await?;
     maintenance::spawn(&state);
     gateway::spawn_housekeeping(&state, Duration::from_secs(600));
+    gateway::spawn_revalidation(&state);
     Ok(state)
 }
 

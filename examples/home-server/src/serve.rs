@@ -8,12 +8,19 @@
 //! connection closes it after a period without a byte in either direction
 //! while no request is in progress, and [`request_timeouts`] bounds the body
 //! read and the whole request inside the router.
+//!
+//! Every connection holds a [`ConnSlot`]: its share of `--max-connections`
+//! and of `--max-connections-per-address`, and the server's stop signal. A
+//! connection upgraded to a WebSocket (the gateway) takes the slot over with
+//! [`SlotHandle::take`] and holds it until the socket closes, so upgraded
+//! sockets count against the caps, see the shutdown, and are waited for by
+//! the shutdown drain (which waits until every slot is back).
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -34,6 +41,7 @@ use tower::ServiceExt;
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::slots::{KeyedSlot, KeyedSlots, address_key};
 
 /// Connection-level limits (from [`Config`]).
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +52,8 @@ pub struct ServeOptions {
     pub idle_timeout: Duration,
     /// Most connections served at once.
     pub max_connections: usize,
+    /// Most connections open at once from one address (IPv6: one /64); 0 = no limit.
+    pub max_connections_per_address: usize,
     /// How long a shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
 }
@@ -55,22 +65,63 @@ impl ServeOptions {
             header_timeout: Duration::from_secs(config.header_timeout_seconds),
             idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
             max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+            // Behind a declared reverse proxy every connection comes from the
+            // proxy: the cap would throttle everyone, so it is off there.
+            max_connections_per_address: if config.trust_forwarded_for {
+                0
+            } else {
+                usize::try_from(config.max_connections_per_address).unwrap_or(usize::MAX)
+            },
             shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
         }
     }
 }
 
+/// A connection's hold on the listener's caps, and the server's stop signal.
+///
+/// Dropping it gives the connection's places back. The accept loop makes one
+/// per connection; a WebSocket upgrade takes it over ([`SlotHandle::take`]).
+#[derive(Debug)]
+pub struct ConnSlot {
+    _global: OwnedSemaphorePermit,
+    _address: KeyedSlot<IpAddr>,
+    stop: watch::Receiver<bool>,
+}
+
+impl ConnSlot {
+    /// Completes once the server has begun shutting down.
+    pub async fn stopping(&mut self) {
+        if self.stop.wait_for(|s| *s).await.is_err() {
+            // The server is gone altogether: that is a stop too.
+        }
+    }
+}
+
+/// The [`ConnSlot`] of the connection a request arrived on (a request
+/// extension set by the listener; absent when the router is driven otherwise).
+#[derive(Debug, Clone)]
+pub struct SlotHandle(Arc<Mutex<Option<ConnSlot>>>);
+
+impl SlotHandle {
+    /// Takes the slot over (an upgraded connection keeps it for its life);
+    /// `None` if it was taken already.
+    pub fn take(&self) -> Option<ConnSlot> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then stops
-/// accepting, lets in-flight requests finish (at most `shutdown_grace`) and returns.
+/// accepting, lets in-flight requests finish and upgraded connections close
+/// (at most `shutdown_grace` in all) and returns.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let slots = Arc::new(Semaphore::new(
-        opts.max_connections.clamp(1, Semaphore::MAX_PERMITS),
-    ));
+    let total = opts.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let slots = Arc::new(Semaphore::new(total));
+    let per_address = KeyedSlots::new(opts.max_connections_per_address);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
@@ -93,18 +144,29 @@ pub async fn serve(
                 }
             },
         };
+        let Some(address) = per_address.try_acquire(address_key(peer.ip())) else {
+            tracing::debug!(%peer, "refusing a connection: too many open from this address");
+            refuse(stream, opts.max_connections_per_address);
+            continue;
+        };
+        let slot = ConnSlot {
+            _global: permit,
+            _address: address,
+            stop: stop_rx.clone(),
+        };
         conns.spawn(connection(
             stream,
             peer,
             app.clone(),
             opts,
             stop_rx.clone(),
-            permit,
+            slot,
         ));
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(opts.shutdown_grace, async {
+    let deadline = Instant::now() + opts.shutdown_grace;
+    let drained = tokio::time::timeout_at(deadline, async {
         while conns.join_next().await.is_some() {}
     })
     .await;
@@ -116,7 +178,39 @@ pub async fn serve(
         conns.abort_all();
         while conns.join_next().await.is_some() {}
     }
+    // Upgraded connections (gateway sockets) hold their slot until they have
+    // sent their close frame: wait until every slot is back.
+    let all = u32::try_from(total).unwrap_or(u32::MAX);
+    if tokio::time::timeout_at(deadline, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = total.saturating_sub(slots.available_permits()),
+            "upgraded connections still open after the shutdown grace period"
+        );
+    }
     Ok(())
+}
+
+/// Turns away a connection over the per-address cap: a 429 answer written
+/// without waiting (the socket is new, its buffer empty), then close.
+fn refuse(stream: TcpStream, max: usize) {
+    let body = serde_json::to_string(&p2core_types::ErrorBody::new(
+        ErrorCode::TooManyRequests,
+        format!("more than {max} open connections from this address; close one and retry"),
+    ))
+    .unwrap_or_default();
+    let answer = format!(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.try_write(answer.as_bytes());
+    // Closed at once (no lingering task): a refusal costs the server nothing
+    // after this point. A client that had already sent its request may see a
+    // reset instead of the answer.
+    drop(stream);
 }
 
 /// Last traffic and requests in progress on one connection.
@@ -229,9 +323,10 @@ async fn connection(
     app: Router,
     opts: ServeOptions,
     mut stop: watch::Receiver<bool>,
-    _slot: OwnedSemaphorePermit,
+    slot: ConnSlot,
 ) {
     let _ = stream.set_nodelay(true);
+    let slot = SlotHandle(Arc::new(Mutex::new(Some(slot))));
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Tracked {
         inner: stream,
@@ -240,6 +335,7 @@ async fn connection(
     let act = activity.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(slot.clone());
         let guard = InFlight::new(act.clone());
         let app = app.clone();
         async move {

@@ -21,10 +21,10 @@ use p2core_types::gateway::{
 };
 use tokio::sync::mpsc;
 
-use super::{ConnShared, ResumeRecord, SERVICES, Sent, SessionKey};
+use super::{ConnShared, GatewaySlots, ResumeRecord, SERVICES, Sent, SessionKey};
 use crate::auth::hash_token;
 use crate::state::SharedState;
-use crate::storage::{Caller, Store, StoredEvent};
+use crate::storage::{Caller, Store, StoreError, StoredEvent};
 
 /// Most event messages kept for re-sending (op 7) and Resume (the byte budget
 /// `--gateway-max-unacked-bytes` usually binds first); when full, live delivery
@@ -64,6 +64,8 @@ impl<T> Transport for T where
 
 struct Identified {
     key: SessionKey,
+    /// Serial of the ID-Cert whose token identified the connection.
+    serial: i64,
     conn_id: u64,
     events: mpsc::Receiver<StoredEvent>,
     shared: Arc<ConnShared>,
@@ -87,10 +89,18 @@ struct Conn<S: Store, T: Transport> {
     nudged_at: Option<Instant>,
     window_start: Instant,
     window_count: u32,
+    /// When Hello was sent (the Identify deadline counts from here).
+    opened: Instant,
+    /// The connection's slots (released when the connection ends) and the shutdown signal.
+    slots: GatewaySlots,
 }
 
 /// Runs a connection until it ends.
-pub(crate) async fn run<S: Store, T: Transport>(state: SharedState<S>, socket: T) {
+pub(crate) async fn run<S: Store, T: Transport>(
+    state: SharedState<S>,
+    socket: T,
+    slots: GatewaySlots,
+) {
     let now = Instant::now();
     let mut conn = Conn {
         state,
@@ -105,6 +115,8 @@ pub(crate) async fn run<S: Store, T: Transport>(state: SharedState<S>, socket: T
         nudged_at: None,
         window_start: now,
         window_count: 0,
+        opened: now,
+        slots,
     };
     let end = conn.serve().await;
     let (code, reason) = match end {
@@ -151,11 +163,15 @@ impl<S: Store, T: Transport> Conn<S, T> {
         if let Err(e) = self.send_payload(&Hello::new(ms)).await {
             return e;
         }
+        self.opened = Instant::now();
         loop {
-            let deadline = match self.nudged_at {
+            let mut deadline = match self.nudged_at {
                 Some(t) => t + self.config().answer_within(),
                 None => self.last_heartbeat + self.config().nudge_after(),
             };
+            if self.session.is_none() {
+                deadline = deadline.min(self.opened + self.config().identify_within);
+            }
             let shared = self.session.as_ref().map(|s| s.shared.clone());
             let step = tokio::select! {
                 msg = self.socket.next() => self.on_socket(msg).await,
@@ -165,6 +181,10 @@ impl<S: Store, T: Transport> Conn<S, T> {
                 },
                 () = notified(shared.as_deref()) => self.on_notify().await,
                 () = tokio::time::sleep_until(deadline.into()) => self.on_timer().await,
+                () = stopping(&mut self.slots) => Err(End::CloseRaw(
+                    1001,
+                    "the server is shutting down; reconnect and identify".into(),
+                )),
             };
             if let Err(end) = step {
                 return end;
@@ -278,15 +298,18 @@ impl<S: Store, T: Transport> Conn<S, T> {
         };
         self.state
             .store
-            .pending_events(s.key.0, &s.key.1, self.watermark)
+            .pending_events(s.key.0, &s.key.1, s.serial, self.watermark)
             .await
-            .map_err(|e| internal(&e))
+            .map_err(store_error)
     }
 
     async fn on_notify(&mut self) -> Result<(), End> {
         let Some(s) = &self.session else {
             return Ok(());
         };
+        if s.shared.revoked.load(Ordering::Acquire) {
+            return Err(revoked());
+        }
         if s.shared.replaced.load(Ordering::Acquire) {
             return Err(End::Close(
                 CloseCode::UnknownError,
@@ -300,6 +323,16 @@ impl<S: Store, T: Transport> Conn<S, T> {
     }
 
     async fn on_timer(&mut self) -> Result<(), End> {
+        let identify_within = self.config().identify_within;
+        if self.session.is_none() && self.opened.elapsed() >= identify_within {
+            return Err(End::Close(
+                CloseCode::NotAuthenticated,
+                format!(
+                    "no Identify (op 2) or Resume (op 5) within {} s of Hello",
+                    identify_within.as_secs()
+                ),
+            ));
+        }
         if self.nudged_at.is_some() {
             return Err(End::Close(
                 CloseCode::Timeout,
@@ -373,15 +406,15 @@ impl<S: Store, T: Transport> Conn<S, T> {
         match msg {
             ClientMessage::Identify(i) => {
                 self.check_not_identified()?;
-                let key = authenticate(&self.state, &i.token).await?;
-                self.attach(key);
+                let (key, serial) = authenticate(&self.state, &i.token).await?;
+                self.attach(key, serial)?;
                 self.send_payload(&IdentifyAck { token: i.token }).await?;
                 self.deliver_from_store().await
             }
             ClientMessage::Resume(r) => {
                 self.check_not_identified()?;
-                let key = authenticate(&self.state, &r.token).await?;
-                self.resume(key, r.s).await
+                let (key, serial) = authenticate(&self.state, &r.token).await?;
+                self.resume(key, serial, r.s).await
             }
             ClientMessage::Heartbeat(hb) => {
                 self.require_identified()?;
@@ -419,7 +452,11 @@ impl<S: Store, T: Transport> Conn<S, T> {
     }
 }
 
-async fn authenticate<S: Store>(state: &SharedState<S>, token: &str) -> Result<SessionKey, End> {
+/// The session and certificate serial a token identifies.
+async fn authenticate<S: Store>(
+    state: &SharedState<S>,
+    token: &str,
+) -> Result<(SessionKey, i64), End> {
     {
         let bad = |m: &str| End::Close(CloseCode::AuthenticationFailed, m.to_owned());
         if token.is_empty() || token.len() > MAX_TOKEN {
@@ -431,7 +468,7 @@ async fn authenticate<S: Store>(state: &SharedState<S>, token: &str) -> Result<S
             .await
             .map_err(|e| internal(&e))?;
         match caller {
-            Some(Caller::Local(s)) => Ok((s.actor_id, s.session_id)),
+            Some(Caller::Local(s)) => Ok(((s.actor_id, s.session_id), s.cert_serial)),
             Some(Caller::Foreign(_)) => Err(bad(
                 "the gateway is for sessions of actors registered on this server",
             )),
@@ -449,22 +486,36 @@ fn is_capacity_error(e: axum::Error) -> bool {
 }
 
 impl<S: Store, T: Transport> Conn<S, T> {
-    fn attach(&mut self, key: SessionKey) {
-        let (conn_id, events, shared) = self.state.gateway.register(&key);
+    fn attach(&mut self, key: SessionKey, serial: i64) -> Result<(), End> {
+        let max = self.config().max_per_session;
+        let (conn_id, events, shared) =
+            self.state
+                .gateway
+                .register(&key, serial, max)
+                .map_err(|_| {
+                    End::Close(
+                        CloseCode::RateLimited,
+                        format!(
+                            "this session already has {max} gateway connections; close one first"
+                        ),
+                    )
+                })?;
         self.session = Some(Identified {
             key,
+            serial,
             conn_id,
             events,
             shared,
         });
         self.last_heartbeat = Instant::now();
         self.nudged_at = None;
+        Ok(())
     }
 
-    async fn resume(&mut self, key: SessionKey, s: u64) -> Result<(), End> {
+    async fn resume(&mut self, key: SessionKey, serial: i64, s: u64) -> Result<(), End> {
         let hub = self.state.gateway.clone();
         let window = self.config().resume_window;
-        let record = hub.take_resume_record(&key).await;
+        let record = hub.take_resume_record(&key, serial).await;
         let Some(record) = record.filter(|r| r.ended.elapsed() <= window) else {
             return Err(End::Close(
                 CloseCode::Unresumeable,
@@ -490,11 +541,11 @@ impl<S: Store, T: Transport> Conn<S, T> {
         if !acked.is_empty() {
             self.state
                 .store
-                .ack_events(key.0, &key.1, &acked)
+                .ack_events(key.0, &key.1, serial, &acked)
                 .await
-                .map_err(|e| internal(&e))?;
+                .map_err(store_error)?;
         }
-        self.attach(key);
+        self.attach(key, serial)?;
         // What is still queued is replayed inside op 10, numbered on this
         // connection, as far as the un-acknowledged buffer takes it; the rest
         // follows as ordinary events once heartbeats make room.
@@ -571,9 +622,9 @@ impl<S: Store, T: Transport> Conn<S, T> {
         {
             self.state
                 .store
-                .ack_events(sess.key.0, &sess.key.1, &ids)
+                .ack_events(sess.key.0, &sess.key.1, sess.serial, &ids)
                 .await
-                .map_err(|e| internal(&e))?;
+                .map_err(store_error)?;
         }
         // Only kept event messages are re-sent, each at most once: the answer is
         // never larger than the un-acknowledged buffer.
@@ -613,18 +664,17 @@ impl<S: Store, T: Transport> Conn<S, T> {
         self.send_payload(&ack).await
     }
 
-    /// Leaves the hub, keeping the state for Resume.
+    /// Leaves the hub, keeping the state for Resume (unless the token was revoked).
     fn finish(&mut self) {
         if let Some(s) = self.session.take() {
-            let record = ResumeRecord {
+            let record = (!s.shared.revoked.load(Ordering::Acquire)).then(|| ResumeRecord {
                 last_seq: self.next_seq.saturating_sub(1),
                 unacked: std::mem::take(&mut self.unacked),
                 ended: Instant::now(),
-            };
+                serial: s.serial,
+            });
             self.unacked_bytes = 0;
-            self.state
-                .gateway
-                .unregister(&s.key, s.conn_id, Some(record));
+            self.state.gateway.unregister(&s.key, s.conn_id, record);
         }
     }
 }
@@ -644,6 +694,30 @@ async fn notified(shared: Option<&ConnShared>) {
     match shared {
         Some(s) => s.notify.notified().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Completes when the server shuts down (never without a listener slot).
+async fn stopping(slots: &mut GatewaySlots) {
+    match &mut slots.conn {
+        Some(c) => c.stopping().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Close 4004: the token this connection identified with was revoked.
+fn revoked() -> End {
+    End::Close(
+        CloseCode::AuthenticationFailed,
+        "the session token was revoked (session ended or rotated)".into(),
+    )
+}
+
+/// A store error: `NotFound` means the connection's certificate is no longer live.
+fn store_error(e: StoreError) -> End {
+    match e {
+        StoreError::NotFound => revoked(),
+        e => internal(&e),
     }
 }
 

@@ -93,6 +93,8 @@ pub struct Harness {
     /// The session's token (what [`TOKEN_PLACEHOLDER`] becomes).
     pub token: String,
     actor_id: i64,
+    /// Serial of the certificate of the session `fuzz`.
+    serial: i64,
     peer: AtomicU64,
 }
 
@@ -126,14 +128,20 @@ impl Harness {
             state,
             token: String::new(),
             actor_id,
+            serial: 0,
             peer: AtomicU64::new(0),
         };
-        let token = harness.new_session("fuzz").await?;
-        Ok(Self { token, ..harness })
+        let (token, serial) = harness.new_session("fuzz").await?;
+        Ok(Self {
+            token,
+            serial,
+            ..harness
+        })
     }
 
-    /// Creates a live session `id` (ending an earlier one of that ID); returns its token.
-    async fn new_session(&self, id: &str) -> Result<String, HarnessError> {
+    /// Creates a live session `id` (ending an earlier one of that ID); returns
+    /// its token and its certificate's serial.
+    async fn new_session(&self, id: &str) -> Result<(String, i64), HarnessError> {
         let now = UnixTimestamp::now();
         let session_id = SessionId::new(id).map_err(err)?;
         let no_event = |_: i64| None;
@@ -162,7 +170,7 @@ impl Harness {
             .create_session(self.actor_id, &cert, &hash, now, &event)
             .await
             .map_err(err)?;
-        Ok(token)
+        Ok((token, serial))
     }
 
     /// Queues events for the session until it has at least `n` (a peer session
@@ -173,7 +181,7 @@ impl Harness {
             let pending = self
                 .state
                 .store
-                .pending_events(self.actor_id, &fuzz, 0)
+                .pending_events(self.actor_id, &fuzz, self.serial, 0)
                 .await
                 .map_err(err)?;
             if pending.len() >= n {
@@ -214,7 +222,13 @@ impl Harness {
             incoming,
             sent: Vec::new(),
         };
-        super::connection::run(self.state.clone(), &mut transport).await;
+        // The same gateway slots a socket from loopback takes (and gives back at the end).
+        let slots = self
+            .state
+            .gateway
+            .admit(std::net::Ipv4Addr::LOCALHOST.into())
+            .map_err(|e| err(format!("no gateway slot: {}", e.message)))?;
+        super::connection::run(self.state.clone(), &mut transport, slots).await;
         Ok(transport.sent)
     }
 }

@@ -7,28 +7,54 @@
 //! and removes them when the client acknowledges them in a heartbeat;
 //! `GET /events` returns whatever is still there. See
 //! `docs/architecture.md` and `docs/protocol-choices.md`.
+//!
+//! Bounds: an upgraded socket keeps the listener's connection slot
+//! ([`crate::serve::ConnSlot`]) for its whole life, and needs one of
+//! `--max-gateway-connections` gateway slots and one of
+//! `--max-gateway-connections-per-address`; at Identify/Resume a session may
+//! hold at most `--max-gateway-connections-per-session` sockets (more: close
+//! 4008). A socket that has not identified `--gateway-identify-seconds` after
+//! Hello is closed (4003). A server shutdown closes every socket with 1001.
+//!
+//! Revocation: each identified socket is registered with the serial of the
+//! ID-Cert whose token it presented. The store announces revoked serials and
+//! the current serial of a session ID after each commit
+//! ([`crate::storage::SessionNotice`]); the hub closes the affected sockets
+//! with 4004 at once and stops routing events to them. Every
+//! [`REVALIDATE_EVERY`] the hub also asks the store which serials are still
+//! live, which catches revocations made by another process (`admin
+//! reset-password` on the same database) and expired certificates. The
+//! store refuses reads and acknowledgements of a revoked serial, so a stale
+//! socket can neither see nor delete a successor's events.
 
 mod connection;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Response};
-use p2core_types::SessionId;
 use p2core_types::gateway::GatewayInfo;
-use tokio::sync::{Notify, broadcast, mpsc};
+use p2core_types::{ErrorCode, SessionId};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::serve::{ConnSlot, SlotHandle};
+use crate::slots::{KeyedSlot, KeyedSlots, address_key};
 use crate::state::{AppState, SharedState};
-use crate::storage::{EventBatch, Store, StoredEvent};
+use crate::storage::{EventBatch, SessionNotice, Store, StoredEvent};
+
+/// How often the hub re-checks in the store that the certificates of its
+/// identified sockets are still live (revocations by another process, expiry).
+pub const REVALIDATE_EVERY: Duration = Duration::from_millis(500);
 
 /// Events a connection's channel holds before the hub tells it to re-read the store instead.
 const CONNECTION_CHANNEL: usize = 64;
@@ -51,6 +77,10 @@ pub struct GatewayConfig {
     /// Byte budget of the event messages a connection keeps un-acknowledged
     /// (also the bound of one op 7 or op 10 answer).
     pub max_unacked_bytes: usize,
+    /// Time after Hello to identify (or resume) before close 4003.
+    pub identify_within: Duration,
+    /// Most identified sockets per session (more: close 4008).
+    pub max_per_session: usize,
 }
 
 impl GatewayConfig {
@@ -64,6 +94,9 @@ impl GatewayConfig {
             resume_window: Duration::from_secs(c.gateway_resume_seconds),
             write_timeout: Duration::from_millis(c.gateway_write_timeout_ms),
             max_unacked_bytes: c.gateway_max_unacked_bytes,
+            identify_within: Duration::from_secs(c.gateway_identify_seconds),
+            max_per_session: usize::try_from(c.max_gateway_connections_per_session)
+                .unwrap_or(usize::MAX),
         }
     }
 
@@ -96,12 +129,16 @@ pub(crate) struct ConnShared {
     pub resync: AtomicBool,
     /// A Resume of the same session took over: close now.
     pub replaced: AtomicBool,
-    /// Wakes the connection for `resync` / `replaced`.
+    /// The token the connection identified with was revoked: close 4004 now.
+    pub revoked: AtomicBool,
+    /// Wakes the connection for `resync` / `replaced` / `revoked`.
     pub notify: Notify,
 }
 
 struct Registered {
     id: u64,
+    /// Serial of the ID-Cert whose token the connection presented.
+    serial: i64,
     tx: mpsc::Sender<StoredEvent>,
     shared: Arc<ConnShared>,
 }
@@ -124,15 +161,66 @@ pub(crate) struct ResumeRecord {
     pub unacked: BTreeMap<u64, Sent>,
     /// When it ended.
     pub ended: Instant,
+    /// Serial of the ID-Cert it was identified with (only that one may resume it).
+    pub serial: i64,
+}
+
+/// Why a socket may not be registered.
+#[derive(Debug)]
+pub(crate) struct TooManyForSession;
+
+/// The hub's connection caps (from [`Config`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HubLimits {
+    /// Most gateway sockets at once (`--max-gateway-connections`).
+    pub max_connections: usize,
+    /// Most gateway sockets per client address (IPv6: per /64); 0 = no limit.
+    pub max_per_address: usize,
+}
+
+impl HubLimits {
+    /// The caps `c` asks for.
+    pub fn from_config(c: &Config) -> Self {
+        Self {
+            max_connections: usize::try_from(c.max_gateway_connections).unwrap_or(usize::MAX),
+            max_per_address: usize::try_from(c.max_gateway_connections_per_address)
+                .unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// What an upgraded socket holds for its whole life: the listener's slot,
+/// a gateway slot and a per-address gateway slot.
+#[derive(Debug)]
+pub(crate) struct GatewaySlots {
+    /// The listener's slot (and the shutdown signal); absent when the router
+    /// is not driven by [`crate::serve::serve`].
+    pub conn: Option<ConnSlot>,
+    _gateway: OwnedSemaphorePermit,
+    _address: KeyedSlot<IpAddr>,
 }
 
 /// Live connections by session, plus what ended connections left for Resume.
-#[derive(Default)]
 pub struct Hub {
     conns: Mutex<HashMap<SessionKey, Vec<Registered>>>,
     resumable: Mutex<HashMap<SessionKey, ResumeRecord>>,
     next_id: AtomicU64,
     live: AtomicU64,
+    /// `--max-gateway-connections`.
+    slots: Arc<Semaphore>,
+    /// `--max-gateway-connections-per-address`.
+    per_address: Arc<KeyedSlots<IpAddr>>,
+    /// Asks the re-validation task for a sweep now (the notice channel lagged).
+    revalidate_now: Notify,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new(HubLimits {
+            max_connections: 10_000,
+            max_per_address: 0,
+        })
+    }
 }
 
 impl std::fmt::Debug for Hub {
@@ -149,33 +237,139 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Hub {
+    /// A hub with the connection caps `limits`.
+    pub fn new(limits: HubLimits) -> Self {
+        Self {
+            conns: Mutex::default(),
+            resumable: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            live: AtomicU64::new(0),
+            slots: Arc::new(Semaphore::new(
+                limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+            )),
+            per_address: KeyedSlots::new(limits.max_per_address),
+            revalidate_now: Notify::new(),
+        }
+    }
+
     /// Identified connections right now.
     pub fn live_connections(&self) -> u64 {
         self.live.load(Ordering::Relaxed)
     }
 
-    /// Registers a connection of `key`; returns its id, event receiver and shared flags.
+    /// Gateway slots free right now (of `--max-gateway-connections`).
+    pub fn free_slots(&self) -> usize {
+        self.slots.available_permits()
+    }
+
+    /// Takes the gateway slots of a new socket from `ip`, or the error answer.
+    fn admit(&self, ip: IpAddr) -> Result<GatewaySlots, ApiError> {
+        let gateway = self.slots.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "the gateway is at its connection limit; retry later",
+            )
+        })?;
+        let address = self
+            .per_address
+            .try_acquire(address_key(ip))
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::TooManyRequests,
+                    "too many gateway connections from this address; close one first",
+                )
+            })?;
+        Ok(GatewaySlots {
+            conn: None,
+            _gateway: gateway,
+            _address: address,
+        })
+    }
+
+    /// Registers a connection of `key` identified by the certificate `serial`;
+    /// returns its id, event receiver and shared flags, or refuses when the
+    /// session already has `max_per_session` sockets.
     pub(crate) fn register(
         &self,
         key: &SessionKey,
-    ) -> (u64, mpsc::Receiver<StoredEvent>, Arc<ConnShared>) {
+        serial: i64,
+        max_per_session: usize,
+    ) -> Result<(u64, mpsc::Receiver<StoredEvent>, Arc<ConnShared>), TooManyForSession> {
+        let mut conns = lock(&self.conns);
+        let list = conns.entry(key.clone()).or_default();
+        if list.len() >= max_per_session {
+            if list.is_empty() {
+                conns.remove(key);
+            }
+            return Err(TooManyForSession);
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(CONNECTION_CHANNEL);
         let shared = Arc::new(ConnShared {
             resync: AtomicBool::new(false),
             replaced: AtomicBool::new(false),
+            revoked: AtomicBool::new(false),
             notify: Notify::new(),
         });
-        lock(&self.conns)
-            .entry(key.clone())
-            .or_default()
-            .push(Registered {
-                id,
-                tx,
-                shared: shared.clone(),
-            });
+        list.push(Registered {
+            id,
+            serial,
+            tx,
+            shared: shared.clone(),
+        });
         self.live.fetch_add(1, Ordering::Relaxed);
-        (id, rx, shared)
+        Ok((id, rx, shared))
+    }
+
+    /// Closes (4004) and forgets every socket identified by a certificate
+    /// that `stale` picks, and drops their resume records.
+    fn revoke_where(&self, stale: impl Fn(&SessionKey, i64) -> bool) -> usize {
+        let mut closed = 0;
+        let mut conns = lock(&self.conns);
+        conns.retain(|key, list| {
+            list.retain(|r| {
+                if stale(key, r.serial) {
+                    r.shared.revoked.store(true, Ordering::Release);
+                    r.shared.notify.notify_one();
+                    closed += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+            !list.is_empty()
+        });
+        drop(conns);
+        self.live.fetch_sub(closed as u64, Ordering::Relaxed);
+        lock(&self.resumable).retain(|key, r| !stale(key, r.serial));
+        closed
+    }
+
+    /// Acts on one committed session change.
+    fn on_notice(&self, notice: &SessionNotice) {
+        let closed = match notice {
+            SessionNotice::Revoked(serials) => {
+                self.revoke_where(|_, serial| serials.contains(&serial))
+            }
+            SessionNotice::Current {
+                actor_id,
+                session_id,
+                serial,
+            } => self
+                .revoke_where(|(a, s), other| a == actor_id && s == session_id && other != *serial),
+        };
+        if closed > 0 {
+            tracing::debug!(closed, "gateway sockets of revoked tokens closed");
+        }
+    }
+
+    /// Serials of every identified socket (for the re-validation sweep).
+    fn serials(&self) -> Vec<i64> {
+        let set: HashSet<i64> = lock(&self.conns)
+            .values()
+            .flat_map(|l| l.iter().map(|r| r.serial))
+            .collect();
+        set.into_iter().collect()
     }
 
     /// Removes a connection; with `record`, keeps its state for Resume.
@@ -198,12 +392,22 @@ impl Hub {
         }
     }
 
-    /// Takes the resume record of `key`, asking a still-open connection of the
-    /// session to hand over first (the client may see it dead before we do).
-    pub(crate) async fn take_resume_record(&self, key: &SessionKey) -> Option<ResumeRecord> {
+    /// Takes the resume record of `key` left by a connection identified by the
+    /// same certificate `serial`, asking a still-open connection of it to hand
+    /// over first (the client may see it dead before we do).
+    pub(crate) async fn take_resume_record(
+        &self,
+        key: &SessionKey,
+        serial: i64,
+    ) -> Option<ResumeRecord> {
         let open: Vec<Arc<ConnShared>> = lock(&self.conns)
             .get(key)
-            .map(|l| l.iter().map(|r| r.shared.clone()).collect())
+            .map(|l| {
+                l.iter()
+                    .filter(|r| r.serial == serial)
+                    .map(|r| r.shared.clone())
+                    .collect()
+            })
             .unwrap_or_default();
         for shared in &open {
             shared.replaced.store(true, Ordering::Release);
@@ -211,8 +415,11 @@ impl Hub {
         }
         let deadline = Instant::now() + Duration::from_secs(2);
         loop {
-            if let Some(r) = lock(&self.resumable).remove(key) {
-                return Some(r);
+            {
+                let mut resumable = lock(&self.resumable);
+                if resumable.get(key).is_some_and(|r| r.serial == serial) {
+                    return resumable.remove(key);
+                }
             }
             if open.is_empty() || Instant::now() >= deadline {
                 return None;
@@ -257,12 +464,37 @@ impl Hub {
         }
     }
 
-    /// Runs the dispatcher: routes every batch of `rx` until the bus closes or the hub is dropped.
-    pub fn spawn_dispatcher(self: &Arc<Self>, mut rx: broadcast::Receiver<EventBatch>) {
+    /// Runs the dispatcher: acts on every session notice of `notices` and routes
+    /// every batch of `rx` until the bus closes or the hub is dropped. Notices
+    /// go first: a revocation announced before a batch is acted on before it.
+    pub fn spawn_dispatcher(
+        self: &Arc<Self>,
+        mut rx: broadcast::Receiver<EventBatch>,
+        mut notices: broadcast::Receiver<SessionNotice>,
+    ) {
         let hub: Weak<Hub> = Arc::downgrade(self);
         tokio::spawn(async move {
+            let mut notices_open = true;
             loop {
-                let msg = rx.recv().await;
+                let msg = tokio::select! {
+                    biased;
+                    n = notices.recv(), if notices_open => {
+                        let Some(hub) = hub.upgrade() else { return };
+                        match n {
+                            Ok(n) => hub.on_notice(&n),
+                            Err(broadcast::error::RecvError::Lagged(n)) => {
+                                tracing::warn!(
+                                    notices = n,
+                                    "gateway dispatcher lagged on session notices; re-validating"
+                                );
+                                hub.revalidate_now.notify_one();
+                            }
+                            Err(broadcast::error::RecvError::Closed) => notices_open = false,
+                        }
+                        continue;
+                    }
+                    m = rx.recv() => m,
+                };
                 let Some(hub) = hub.upgrade() else { return };
                 match msg {
                     Ok(batch) => hub.dispatch(&batch),
@@ -277,6 +509,53 @@ impl Hub {
                 }
             }
         });
+    }
+}
+
+/// Every [`REVALIDATE_EVERY`] (or at once when the hub asks), closes with
+/// 4004 the sockets whose certificate is no longer live in the store.
+pub fn spawn_revalidation<S: Store>(state: &SharedState<S>) {
+    let weak: Weak<AppState<S>> = Arc::downgrade(state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(REVALIDATE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            {
+                let Some(state) = weak.upgrade() else { return };
+                let hub = state.gateway.clone();
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = hub.revalidate_now.notified() => {}
+                }
+            }
+            let Some(state) = weak.upgrade() else { return };
+            revalidate(&state).await;
+        }
+    });
+}
+
+/// One re-validation sweep (see [`spawn_revalidation`]).
+pub async fn revalidate<S: Store>(state: &SharedState<S>) {
+    let serials = state.gateway.serials();
+    if serials.is_empty() {
+        return;
+    }
+    match state
+        .store
+        .live_cert_serials(&serials, p2core_types::UnixTimestamp::now())
+        .await
+    {
+        Ok(live) => {
+            let live: HashSet<i64> = live.into_iter().collect();
+            let closed = state.gateway.revoke_where(|_, s| !live.contains(&s));
+            if closed > 0 {
+                tracing::info!(
+                    closed,
+                    "gateway sockets closed: their certificate was revoked or expired"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "re-validating gateway sockets failed"),
     }
 }
 
@@ -317,11 +596,19 @@ pub async fn discovery<S: Store>(State(state): State<SharedState<S>>) -> Json<Ga
     })
 }
 
-/// `GET /.p2/core/v1/gateway/ws`: the WebSocket upgrade.
-pub async fn upgrade<S: Store>(
-    State(state): State<SharedState<S>>,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
-) -> Response {
+/// `GET /.p2/core/v1/gateway/ws`: the WebSocket upgrade. Refused with 503
+/// at `--max-gateway-connections` and 429 at
+/// `--max-gateway-connections-per-address`; an accepted socket takes over
+/// its connection's listener slot for its whole life.
+pub async fn upgrade<S: Store>(State(state): State<SharedState<S>>, req: Request) -> Response {
+    let ip = crate::limits::client_ip(
+        &req,
+        crate::limits::ClientAddressPolicy::from_config(&state.config),
+    )
+    .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let handle = req.extensions().get::<SlotHandle>().cloned();
+    let (mut parts, _body) = req.into_parts();
+    let ws = WebSocketUpgrade::from_request_parts(&mut parts, &state).await;
     let ws = match ws {
         Ok(ws) => ws,
         Err(e) => {
@@ -331,6 +618,14 @@ pub async fn upgrade<S: Store>(
             .into_response();
         }
     };
+    // Checked before the upgrade, so a refusal is a plain JSON error answer.
+    let mut slots = match state.gateway.admit(ip) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(%ip, error = %e.message, "gateway connection refused");
+            return e.into_response();
+        }
+    };
     let max = state.gateway_config.max_message_bytes;
     let max_write = state.gateway_config.max_write_buffer_bytes();
     ws.read_buffer_size(4096)
@@ -338,5 +633,9 @@ pub async fn upgrade<S: Store>(
         .max_write_buffer_size(max_write)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| connection::run(state, socket))
+        .on_upgrade(move |socket| {
+            // Taken only now: if the upgrade fails, the connection keeps its slot.
+            slots.conn = handle.and_then(|h| h.take());
+            connection::run(state, socket, slots)
+        })
 }

@@ -14,7 +14,7 @@ use p2core_types::events::Event;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
-use crate::storage::{Caller, Store};
+use crate::storage::{Caller, Store, StoreError};
 
 /// 200 with the pending events, or 204 when there are none.
 pub async fn events<S: Store>(
@@ -44,8 +44,15 @@ pub async fn events<S: Store>(
                 .await?;
             state
                 .store
-                .pending_events(me.actor_id, &me.session_id, 0)
-                .await?
+                .pending_events(me.actor_id, &me.session_id, me.cert_serial, 0)
+                .await
+                .map_err(|e| match e {
+                    // Revoked since the token was checked, a moment ago.
+                    StoreError::NotFound => {
+                        ApiError::unauthorized("the session token is unknown, revoked or expired")
+                    }
+                    e => e.into(),
+                })?
                 .iter()
                 .map(|e| to_event(e.id, &e.n, e.op, &e.d))
                 .collect::<ApiResult<_>>()?

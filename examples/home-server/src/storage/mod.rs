@@ -14,7 +14,7 @@ use p2core_types::events::EventPayload;
 use p2core_types::{FederationId, SessionId, UnixTimestamp};
 use tokio::sync::broadcast;
 
-pub use bus::{EventBatch, EventBus, LocalEventBus, StoredEvent};
+pub use bus::{EventBatch, EventBus, LocalEventBus, SessionNotice, StoredEvent};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -442,21 +442,42 @@ pub trait Store: Send + Sync + 'static {
     /// Every batch of events committed from now on (see [`bus`]).
     fn subscribe_events(&self) -> broadcast::Receiver<EventBatch>;
 
-    /// The pending events of a session with an id above `after`, oldest first (not removed).
+    /// Every session change committed from now on (see [`bus`]).
+    fn subscribe_sessions(&self) -> broadcast::Receiver<SessionNotice>;
+
+    /// The pending events of a session with an id above `after`, oldest first
+    /// (not removed), read by a holder of the certificate `cert_serial`:
+    /// `NotFound` (and nothing read) once that certificate is no longer the
+    /// session's live one, so a revoked holder never sees a successor's events.
     fn pending_events(
         &self,
         actor_id: i64,
         session_id: &SessionId,
+        cert_serial: i64,
         after: i64,
     ) -> impl Future<Output = StoreResult<Vec<StoredEvent>>> + Send;
 
-    /// Removes the acknowledged events `ids` of a session; returns how many were removed.
+    /// Removes the acknowledged events `ids` of a session on behalf of the
+    /// holder of certificate `cert_serial`; returns how many were removed.
+    /// `NotFound` (and nothing removed) once that certificate is no longer the
+    /// session's live one (not checked when `ids` is empty: nothing to remove).
     fn ack_events(
         &self,
         actor_id: i64,
         session_id: &SessionId,
+        cert_serial: i64,
         ids: &[i64],
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// The serials among `serials` whose certificates are still live
+    /// (neither invalidated nor expired at `now`): the gateway's periodic
+    /// re-validation, which also sees revocations made by another process
+    /// (`admin reset-password`).
+    fn live_cert_serials(
+        &self,
+        serials: &[i64],
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
 
     /// Removes every event of a session with an id up to `upto` (a cursor acknowledgement).
     fn ack_events_through(

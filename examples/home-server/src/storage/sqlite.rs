@@ -153,15 +153,51 @@ impl SqliteStore {
     /// Trims, commits, then announces `events`. The caller holds `publish_order`.
     async fn commit_and_publish(
         &self,
+        tx: Transaction<'_, Sqlite>,
+        events: Vec<StoredEvent>,
+    ) -> StoreResult<()> {
+        self.commit_announce_publish(tx, Vec::new(), events).await
+    }
+
+    /// Trims, commits, then announces `notices` and after them `events`.
+    /// The caller holds `publish_order`.
+    async fn commit_announce_publish(
+        &self,
         mut tx: Transaction<'_, Sqlite>,
+        notices: Vec<SessionNotice>,
         events: Vec<StoredEvent>,
     ) -> StoreResult<()> {
         if !events.is_empty() {
             self.trim_queues(&mut tx, &events).await?;
         }
         tx.commit().await?;
+        for n in notices {
+            self.bus.announce(n);
+        }
         self.bus.publish(events.into());
         Ok(())
+    }
+
+    /// `true` if certificate `serial` is the live one of the session (not
+    /// invalidated, not expired at `now`), read inside `tx`.
+    async fn cert_is_live(
+        tx: &mut Transaction<'_, Sqlite>,
+        actor_id: i64,
+        session_id: &SessionId,
+        serial: i64,
+        now: UnixTimestamp,
+    ) -> StoreResult<bool> {
+        let live: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM id_certs WHERE serial = ? AND actor_id = ? AND session_id = ?
+             AND invalidated_at IS NULL AND not_after >= ?",
+        )
+        .bind(serial)
+        .bind(actor_id)
+        .bind(session_id.as_str())
+        .bind(db_ts(now))
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(live.is_some())
     }
 
     /// Closes both pools (checkpointing the WAL).
@@ -451,7 +487,13 @@ impl Store for SqliteStore {
         let published =
             Self::queue_for_other_sessions(&mut tx, actor_id, cert.session_id.as_str(), event, now)
                 .await?;
-        self.commit_and_publish(tx, published).await
+        let current = SessionNotice::Current {
+            actor_id,
+            session_id: cert.session_id.clone(),
+            serial: cert.serial,
+        };
+        self.commit_announce_publish(tx, vec![current], published)
+            .await
     }
 
     async fn rotate_session(
@@ -491,7 +533,15 @@ impl Store for SqliteStore {
             now,
         )
         .await?;
-        self.commit_and_publish(tx, published).await
+        let notices = vec![
+            SessionNotice::Revoked(Arc::from([session.cert_serial])),
+            SessionNotice::Current {
+                actor_id: session.actor_id,
+                session_id: cert.session_id.clone(),
+                serial: cert.serial,
+            },
+        ];
+        self.commit_announce_publish(tx, notices, published).await
     }
 
     async fn end_session(
@@ -533,7 +583,9 @@ impl Store for SqliteStore {
                 Self::queue_for_other_sessions(&mut tx, actor_id, session_id.as_str(), &ev, now)
                     .await?;
         }
-        self.commit_and_publish(tx, published).await?;
+        let revoked = SessionNotice::Revoked(Arc::from([serial]));
+        self.commit_announce_publish(tx, vec![revoked], published)
+            .await?;
         Ok(true)
     }
 
@@ -1081,6 +1133,12 @@ impl Store for SqliteStore {
                 .await?;
         }
         tx.commit().await?;
+        // In this process the gateway closes the sockets at once; a server
+        // running in another process finds out by its periodic re-validation.
+        if !serials.is_empty() {
+            self.bus
+                .announce(SessionNotice::Revoked(Arc::from(serials.as_slice())));
+        }
         Ok(Some(u64::try_from(serials.len()).unwrap_or(u64::MAX)))
     }
 
@@ -1096,14 +1154,25 @@ impl Store for SqliteStore {
         self.bus.subscribe()
     }
 
+    fn subscribe_sessions(&self) -> tokio::sync::broadcast::Receiver<SessionNotice> {
+        self.bus.subscribe_sessions()
+    }
+
     async fn pending_events(
         &self,
         actor_id: i64,
         session_id: &SessionId,
+        cert_serial: i64,
         after: i64,
     ) -> StoreResult<Vec<StoredEvent>> {
         // The writer sees every commit at once (a reader could lag behind a
-        // commit whose batch was already published).
+        // commit whose batch was already published). One transaction: the
+        // certificate check and the read see the same snapshot.
+        let mut tx = self.writer.begin().await?;
+        let now = UnixTimestamp::now();
+        if !Self::cert_is_live(&mut tx, actor_id, session_id, cert_serial, now).await? {
+            return Err(StoreError::NotFound);
+        }
         let rows = sqlx::query(
             "SELECT id, n, op, d FROM events WHERE actor_id = ? AND session_id = ? AND id > ?
              ORDER BY id",
@@ -1111,8 +1180,9 @@ impl Store for SqliteStore {
         .bind(actor_id)
         .bind(session_id.as_str())
         .bind(after)
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         rows.iter()
             .map(|r| {
                 let op: i64 = r.try_get("op")?;
@@ -1135,12 +1205,17 @@ impl Store for SqliteStore {
         &self,
         actor_id: i64,
         session_id: &SessionId,
+        cert_serial: i64,
         ids: &[i64],
     ) -> StoreResult<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
         let mut tx = self.writer.begin().await?;
+        let now = UnixTimestamp::now();
+        if !Self::cert_is_live(&mut tx, actor_id, session_id, cert_serial, now).await? {
+            return Err(StoreError::NotFound);
+        }
         let mut removed = 0;
         for chunk in ids.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(",");
@@ -1172,6 +1247,28 @@ impl Store for SqliteStore {
                 .await?
                 .rows_affected(),
         )
+    }
+
+    async fn live_cert_serials(
+        &self,
+        serials: &[i64],
+        now: UnixTimestamp,
+    ) -> StoreResult<Vec<i64>> {
+        let mut live = Vec::with_capacity(serials.len());
+        for chunk in serials.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT serial FROM id_certs WHERE serial IN ({marks})
+                 AND invalidated_at IS NULL AND not_after >= ?"
+            );
+            let mut q = sqlx::query_scalar(&sql);
+            for s in chunk {
+                q = q.bind(s);
+            }
+            let rows: Vec<i64> = q.bind(db_ts(now)).fetch_all(&self.reader).await?;
+            live.extend(rows);
+        }
+        Ok(live)
     }
 
     async fn prune_events(&self, now: UnixTimestamp) -> StoreResult<u64> {

@@ -30,13 +30,26 @@ pub async fn spawn_gateway(dir: &Path, tweak: impl FnOnce(&mut Config)) -> Runni
     start(config, false).await.expect("server starts")
 }
 
-/// Opens a raw socket on the gateway of the server at `base`.
-pub async fn raw_connect(base: &str) -> Ws {
+/// Opens the gateway WebSocket of `base`; the error if the upgrade fails.
+pub async fn try_ws_connect(base: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     let url = GatewayClient::url_for(base).unwrap();
-    let (ws, _) = tokio_tungstenite::connect_async(url)
+    tokio_tungstenite::connect_async(url)
         .await
-        .expect("ws connect");
-    ws
+        .map(|(ws, _)| ws)
+}
+
+/// Opens a raw socket on the gateway of the server at `base` (panics if it fails).
+pub async fn raw_connect(base: &str) -> Ws {
+    try_ws_connect(base).await.expect("ws connect")
+}
+
+/// The HTTP status of a refused upgrade (panics if it was accepted or failed otherwise).
+pub fn refused_status(res: Result<Ws, tokio_tungstenite::tungstenite::Error>) -> u16 {
+    match res {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("expected an HTTP refusal, got {e:?}"),
+        Ok(_) => panic!("expected an HTTP refusal, the upgrade was accepted"),
+    }
 }
 
 /// The next gateway message as text; panics on close or timeout.
@@ -77,6 +90,29 @@ pub async fn recv_close(ws: &mut Ws) -> (u16, String) {
     }
 }
 
+/// Reads until the close frame (within `within`); returns its code and reason
+/// and every envelope received before it.
+pub async fn ws_close_within(ws: &mut Ws, within: Duration) -> (u16, String, Vec<Envelope>) {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no close frame within {within:?}; got {seen:?}"));
+        match msg {
+            Some(Ok(Message::Close(Some(f)))) => {
+                return (u16::from(f.code), f.reason.as_str().to_owned(), seen);
+            }
+            Some(Ok(Message::Close(None))) => return (1005, String::new(), seen),
+            Some(Ok(Message::Text(t))) => {
+                seen.push(serde_json::from_str(t.as_str()).expect("an envelope"));
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?} after {seen:?}"),
+        }
+    }
+}
+
 /// Sends a JSON text frame.
 pub async fn send(ws: &mut Ws, v: serde_json::Value) {
     ws.send(Message::Text(v.to_string().into())).await.unwrap();
@@ -89,13 +125,18 @@ pub async fn raw_identify(base: &str, token: &str) -> Ws {
     ws
 }
 
+/// Reads Hello on a fresh socket.
+pub async fn ws_hello(ws: &mut Ws) {
+    let hello = recv(ws).await;
+    assert!(
+        matches!(hello.server_message(), Ok(ServerMessage::Hello(_))),
+        "{hello:?}"
+    );
+}
+
 /// Reads Hello, sends Identify and reads its ACK on `ws`.
 pub async fn identify_on(ws: &mut Ws, token: &str) {
-    let hello = recv(ws).await;
-    assert!(matches!(
-        hello.server_message(),
-        Ok(ServerMessage::Hello(_))
-    ));
+    ws_hello(ws).await;
     send(
         ws,
         serde_json::json!({"n": "core", "op": 2, "d": {"token": token}}),

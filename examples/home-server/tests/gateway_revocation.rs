@@ -238,3 +238,28 @@ async fn admin_reset_password_from_another_process_closes_the_sockets() {
     assert_revoked(&mut ws, "socket after admin reset-password").await;
     server.stop().await.unwrap();
 }
+
+/// The re-validation sweep closes only revoked sockets: sockets of sessions
+/// created a moment ago (under concurrent writes) survive several sweeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_validation_leaves_live_sockets_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_server(dir.path()).await;
+    let base = server.base_url();
+    let fid = register(&base, "alice", "pw").await;
+    let mut sockets = Vec::new();
+    for i in 0..12 {
+        let s = trust(&base, &fid, "pw", &format!("s{i}")).await;
+        sockets.push(ws_identify(&base, &s.token).await);
+    }
+    // Several sweeps (every 500 ms) while sessions keep being created.
+    for i in 0..4 {
+        let _ = trust(&base, &fid, "pw", &format!("later{i}")).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    for ws in &mut sockets {
+        ws_send(ws, json!({"n": "core", "op": 0, "d": {"from": 0, "to": 0}})).await;
+        while ws_recv(ws).await.op != 7 {}
+    }
+    server.stop().await.unwrap();
+}

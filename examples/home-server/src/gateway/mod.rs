@@ -542,12 +542,13 @@ pub async fn revalidate<S: Store>(state: &SharedState<S>) {
     }
     match state
         .store
-        .live_cert_serials(&serials, p2core_types::UnixTimestamp::now())
+        .dead_cert_serials(&serials, p2core_types::UnixTimestamp::now())
         .await
     {
-        Ok(live) => {
-            let live: HashSet<i64> = live.into_iter().collect();
-            let closed = state.gateway.revoke_where(|_, s| !live.contains(&s));
+        Ok(dead) if dead.is_empty() => {}
+        Ok(dead) => {
+            let dead: HashSet<i64> = dead.into_iter().collect();
+            let closed = state.gateway.revoke_where(|_, s| dead.contains(&s));
             if closed > 0 {
                 tracing::info!(
                     closed,

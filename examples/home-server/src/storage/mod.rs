@@ -469,11 +469,12 @@ pub trait Store: Send + Sync + 'static {
         ids: &[i64],
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 
-    /// The serials among `serials` whose certificates are still live
-    /// (neither invalidated nor expired at `now`): the gateway's periodic
+    /// The serials among `serials` whose certificates are no longer live
+    /// (invalidated, or expired at `now`): the gateway's periodic
     /// re-validation, which also sees revocations made by another process
-    /// (`admin reset-password`).
-    fn live_cert_serials(
+    /// (`admin reset-password`). Asks for the dead ones, so a serial the
+    /// query cannot see is never reported.
+    fn dead_cert_serials(
         &self,
         serials: &[i64],
         now: UnixTimestamp,

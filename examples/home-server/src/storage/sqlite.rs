@@ -1249,26 +1249,27 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn live_cert_serials(
+    async fn dead_cert_serials(
         &self,
         serials: &[i64],
         now: UnixTimestamp,
     ) -> StoreResult<Vec<i64>> {
-        let mut live = Vec::with_capacity(serials.len());
+        let mut dead = Vec::new();
         for chunk in serials.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(",");
             let sql = format!(
                 "SELECT serial FROM id_certs WHERE serial IN ({marks})
-                 AND invalidated_at IS NULL AND not_after >= ?"
+                 AND (invalidated_at IS NOT NULL OR not_after < ?)"
             );
             let mut q = sqlx::query_scalar(&sql);
             for s in chunk {
                 q = q.bind(s);
             }
-            let rows: Vec<i64> = q.bind(db_ts(now)).fetch_all(&self.reader).await?;
-            live.extend(rows);
+            // The writer: a reader may not see the newest commits yet.
+            let rows: Vec<i64> = q.bind(db_ts(now)).fetch_all(&self.writer).await?;
+            dead.extend(rows);
         }
-        Ok(live)
+        Ok(dead)
     }
 
     async fn prune_events(&self, now: UnixTimestamp) -> StoreResult<u64> {

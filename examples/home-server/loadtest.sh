@@ -18,10 +18,12 @@ BASE="http://127.0.0.1:$PORT"; API="$BASE/.p2/core/v1"
 
 cargo build --release -q -p p2core-home-server --bins --example bare_axum
 DATA="$(mktemp -d)"; WORK="$(mktemp -d)"
-# rate limits off: every request comes from 127.0.0.1 (docs/operations.md)
+# Rate limits off and the per-address / per-network bounds lifted: every request comes from
+# 127.0.0.1, one address of one network (docs/operations.md). CONNS wrk connections stay open.
 ./target/release/p2core-home-server --listen "127.0.0.1:$PORT" --data "$DATA" \
   --rate-register-per-minute 0 --rate-trust-per-minute 0 --rate-challenge-per-minute 0 --rate-identify-per-minute 0 \
-  --max-challenges "$MAX_CHALLENGES" 2>"$WORK/server.log" & SRV=$!
+  --max-challenges "$MAX_CHALLENGES" --max-challenges-per-network "$MAX_CHALLENGES" \
+  --max-connections-per-address 0 2>"$WORK/server.log" & SRV=$!
 ./target/release/examples/bare_axum "127.0.0.1:$BARE_PORT" & BARE=$!
 trap 'kill $SRV $BARE 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA" "$WORK"' EXIT
 for _ in $(seq 50); do curl -sf "$API/challenge" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -316,3 +316,57 @@ async fn ping_floods_count_against_the_rate_limit() {
     let _ = ws.next().await;
     server.stop().await.unwrap();
 }
+
+/// Resume records (what a closed connection leaves for Resume) are kept for
+/// `--gateway-resume-seconds`, one per session; a client that opens and drops
+/// sockets of many sessions could pile them up. They are bounded by
+/// `--max-gateway-connections`: beyond it the oldest is forgotten (its client
+/// gets 4010 and identifies again; its events are still queued).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_records_are_bounded_by_the_gateway_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_gateway(dir.path(), |c| c.max_gateway_connections = 2).await;
+    let base = server.base_url();
+    let fid = register(&base, "alice", "pw").await;
+    let mut tokens = Vec::new();
+    for (i, name) in ["s1", "s2", "s3", "s4"].into_iter().enumerate() {
+        let session = trust(&base, &fid, "pw", name).await;
+        let ws = raw_identify(&base, &session.token).await;
+        drop(ws);
+        // Wait until the server has seen the socket go and kept its record.
+        let want = (i + 1).min(2);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while server.state().gateway.live_connections() > 0
+            || server.state().gateway.resume_records() < want
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "record of {name} not kept"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(server.state().gateway.resume_records() <= 2);
+        tokens.push(session.token);
+    }
+    assert_eq!(server.state().gateway.resume_records(), 2);
+
+    // The oldest records were forgotten: 4010; the newest resumes.
+    for (token, resumable) in [(&tokens[0], false), (&tokens[1], false), (&tokens[3], true)] {
+        let mut ws = raw_connect(&base).await;
+        ws_hello(&mut ws).await;
+        send(
+            &mut ws,
+            json!({"n": "core", "op": 5, "d": {"s": 1, "token": token}}),
+        )
+        .await;
+        if resumable {
+            let resumed = recv(&mut ws).await;
+            assert!(
+                matches!(resumed.server_message(), Ok(ServerMessage::Resumed(_))),
+                "{resumed:?}"
+            );
+        } else {
+            assert_eq!(recv_close(&mut ws).await.0, 4010);
+        }
+    }
+}

@@ -212,6 +212,9 @@ pub struct Hub {
     per_address: Arc<KeyedSlots<IpAddr>>,
     /// Asks the re-validation task for a sweep now (the notice channel lagged).
     revalidate_now: Notify,
+    /// Most resume records kept at once (`--max-gateway-connections`: each
+    /// open socket can leave one); beyond it the oldest is forgotten.
+    max_records: usize,
 }
 
 impl Default for Hub {
@@ -249,7 +252,13 @@ impl Hub {
             )),
             per_address: KeyedSlots::new(limits.max_per_address),
             revalidate_now: Notify::new(),
+            max_records: limits.max_connections.max(1),
         }
+    }
+
+    /// Resume records held right now (at most `--max-gateway-connections`).
+    pub fn resume_records(&self) -> usize {
+        lock(&self.resumable).len()
     }
 
     /// Identified connections right now.
@@ -388,6 +397,18 @@ impl Hub {
         drop(conns);
         if let Some(record) = record {
             let mut resumable = lock(&self.resumable);
+            if !resumable.contains_key(key) && resumable.len() >= self.max_records {
+                // Full: forget the record that ended first (a scan of at most
+                // `max_records` entries, only when full). Its client gets 4010 on
+                // Resume and identifies again; its events are still queued.
+                let oldest = resumable
+                    .iter()
+                    .min_by_key(|(_, r)| r.ended)
+                    .map(|(k, _)| k.clone());
+                if let Some(oldest) = oldest {
+                    resumable.remove(&oldest);
+                }
+            }
             resumable.insert(key.clone(), record);
         }
     }

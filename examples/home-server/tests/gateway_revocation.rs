@@ -250,7 +250,7 @@ async fn re_validation_leaves_live_sockets_alone() {
     let mut sockets = Vec::new();
     for i in 0..12 {
         let s = trust(&base, &fid, "pw", &format!("s{i}")).await;
-        sockets.push(ws_identify(&base, &s.token).await);
+        sockets.push(raw_identify(&base, &s.token).await);
     }
     // Several sweeps (every 500 ms) while sessions keep being created.
     for i in 0..4 {
@@ -258,8 +258,8 @@ async fn re_validation_leaves_live_sockets_alone() {
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
     for ws in &mut sockets {
-        ws_send(ws, json!({"n": "core", "op": 0, "d": {"from": 0, "to": 0}})).await;
-        while ws_recv(ws).await.op != 7 {}
+        send(ws, json!({"n": "core", "op": 0, "d": {"from": 0, "to": 0}})).await;
+        while recv(ws).await.op != 7 {}
     }
     server.stop().await.unwrap();
 }

@@ -6,103 +6,19 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
+use common::ws::*;
 use common::*;
-use futures_util::{SinkExt, StreamExt};
-use p2core_home_server::{Config, RunningServer, start};
+use futures_util::StreamExt;
 use p2core_routes::gateway_client::{GatewayClient, GatewayError, GatewayOptions};
+use p2core_types::SessionId;
 use p2core_types::events::{NewSession, ServerCertificateChange};
 use p2core_types::gateway::{
     CloseCode, Envelope, GatewayInfo, ServerMessage, ServiceChannel, ServiceChannelAction,
 };
-use p2core_types::{DomainName, SessionId};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-
-/// Heartbeat interval of the test servers: short, so silence is detected quickly.
-const HEARTBEAT_MS: u64 = 300;
-/// Upper bound of every wait (the machine may be loaded).
-const WAIT: Duration = Duration::from_secs(20);
-
-async fn spawn_gateway(dir: &Path, tweak: impl FnOnce(&mut Config)) -> RunningServer {
-    let mut config = Config::with_data_dir(dir);
-    config.domain = DomainName::new("localhost").unwrap();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.gateway_heartbeat_ms = HEARTBEAT_MS;
-    tweak(&mut config);
-    start(config, false).await.expect("server starts")
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn raw_connect(base: &str) -> Ws {
-    let url = GatewayClient::url_for(base).unwrap();
-    let (ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("ws connect");
-    ws
-}
-
-/// The next gateway message; panics on close or timeout.
-async fn recv(ws: &mut Ws) -> Envelope {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("a message in time")
-            .expect("connection open")
-            .expect("no socket error");
-        match msg {
-            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("an envelope"),
-            Message::Close(c) => panic!("closed: {c:?}"),
-            _ => continue,
-        }
-    }
-}
-
-/// Reads until the close frame; returns its code and reason.
-async fn recv_close(ws: &mut Ws) -> (u16, String) {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("close in time");
-        match msg {
-            Some(Ok(Message::Close(Some(f)))) => {
-                return (u16::from(f.code), f.reason.as_str().to_owned());
-            }
-            Some(Ok(Message::Close(None))) => return (1005, String::new()),
-            Some(Ok(_)) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    }
-}
-
-async fn send(ws: &mut Ws, v: serde_json::Value) {
-    ws.send(Message::Text(v.to_string().into())).await.unwrap();
-}
-
-/// Hello, Identify, Identify ACK on a raw socket.
-async fn raw_identify(base: &str, token: &str) -> Ws {
-    let mut ws = raw_connect(base).await;
-    let hello = recv(&mut ws).await;
-    assert!(matches!(
-        hello.server_message(),
-        Ok(ServerMessage::Hello(_))
-    ));
-    send(
-        &mut ws,
-        json!({"n": "core", "op": 2, "d": {"token": token}}),
-    )
-    .await;
-    let ack = recv(&mut ws).await;
-    assert!(
-        matches!(ack.server_message(), Ok(ServerMessage::IdentifyAck(ref a)) if a.token == token),
-        "{ack:?}"
-    );
-    ws
-}
 
 /// The next event of a typed client (errors fail the test).
 async fn next_event(gw: &mut GatewayClient) -> Envelope {

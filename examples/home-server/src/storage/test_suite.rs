@@ -8,8 +8,8 @@
 //! ordering rules: event ids in commit order, single-use rotations, session
 //! ends and invite uses, KeyPackages never handed out twice, and the
 //! sessions-per-actor limits exact under concurrent requests. Concurrent
-//! requests are futures joined on one task: they interleave at every await,
-//! so the backend sees them at once, as it does under a busy server.
+//! requests run on separate threads, each with its own runtime, so they
+//! truly race inside the backend, as they do under a busy server.
 //!
 //! # Running it against a backend
 //!
@@ -20,7 +20,7 @@
 //! backs it alive (a temporary directory, a schema to drop; `()` if there is
 //! nothing to keep), and call the macro where `fresh_store` is in scope:
 //!
-//! ```ignore
+//! ```text
 //! async fn fresh_store() -> (SqliteStore, tempfile::TempDir) {
 //!     let dir = tempfile::tempdir().unwrap();
 //!     let store = SqliteStore::open(&dir.path().join("p2core.db")).await.unwrap();
@@ -199,6 +199,38 @@ async fn local(store: &impl Store, t: &[u8]) -> Option<LocalSession> {
     }
 }
 
+/// Runs `f(0)`, …, `f(n - 1)` at once on `n` threads, each on its own
+/// runtime, and returns their results in order: writers that truly race
+/// (joined futures of one task take turns at every await). Needs the
+/// multi-threaded runtime the macro's tests run on.
+fn on_threads<F, Fut, T>(n: usize, f: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut + Sync,
+    Fut: std::future::Future<Output = T>,
+    T: Send,
+{
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let f = &f;
+            let threads: Vec<_> = (0..n)
+                .map(|i| {
+                    scope.spawn(move || {
+                        tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .expect("a runtime for a racing writer")
+                            .block_on(f(i))
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().expect("a racing writer panicked"))
+                .collect()
+        })
+    })
+}
+
 fn ids(events: &[super::StoredEvent]) -> Vec<i64> {
     events.iter().map(|e| e.id).collect()
 }
@@ -249,8 +281,7 @@ pub async fn actors_unique_and_found(store: &impl Store) {
     assert_eq!(rec.map(|r| r.password_hash), Some("hash".to_owned()));
     // Concurrent registrations of one name: exactly one wins.
     let carol = fid("carol");
-    let results =
-        join_all((0..8).map(|_| store.create_actor(&carol, "h", Some("{}"), now()))).await;
+    let results = on_threads(8, |_| store.create_actor(&carol, "h", Some("{}"), now()));
     assert_eq!(
         results.iter().filter(|r| r.is_ok()).count(),
         1,
@@ -591,12 +622,10 @@ pub async fn rotation_and_end_are_single_use_under_concurrency(store: &impl Stor
     let day = now().saturating_add(DAY);
     let attempts: Vec<_> = (0..10).map(|_| (cert("session-a", day), token())).collect();
     let ev = event("r");
-    let results = join_all(
-        attempts
-            .iter()
-            .map(|(c, t)| store.rotate_session(&a, c, t, now(), &ev)),
-    )
-    .await;
+    let results = on_threads(attempts.len(), |i| {
+        let (c, t) = &attempts[i];
+        store.rotate_session(&a, c, t, now(), &ev)
+    });
     assert_eq!(
         results.iter().filter(|r| r.is_ok()).count(),
         1,
@@ -618,8 +647,9 @@ pub async fn rotation_and_end_are_single_use_under_concurrency(store: &impl Stor
         1
     );
 
-    let ends =
-        join_all((0..10).map(|_| store.end_session(alice, &a.session_id, now(), &no_event))).await;
+    let ends = on_threads(10, |_| {
+        store.end_session(alice, &a.session_id, now(), &no_event)
+    });
     let ended: Vec<bool> = ends.into_iter().map(|r| r.expect("end")).collect();
     assert_eq!(ended.iter().filter(|e| **e).count(), 1, "{ended:?}");
     assert_eq!(
@@ -750,12 +780,10 @@ pub async fn session_limit_exact_under_concurrency(store: &impl Store) {
         .map(|i| (cert(&format!("session-{i}"), day), token()))
         .collect();
     let ev = event("n");
-    let results = join_all(
-        attempts
-            .iter()
-            .map(|(c, t)| store.create_session(alice, c, t, now(), &ev, MAX)),
-    )
-    .await;
+    let results = on_threads(attempts.len(), |i| {
+        let (c, t) = &attempts[i];
+        store.create_session(alice, c, t, now(), &ev, MAX)
+    });
     let made = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(made, 3, "{results:?}");
     assert!(
@@ -810,29 +838,29 @@ pub async fn session_limit_exact_under_concurrency(store: &impl Store) {
 // ---- the event queue ----
 
 /// Event ids grow in commit order: batches arrive on the bus in id order,
-/// even from concurrent writers, and a session reads them in that order.
+/// even from writers racing on separate threads, and a session reads them
+/// in that order.
 pub async fn event_ids_in_commit_order_under_concurrent_writers(store: &impl Store) {
+    const WRITERS: usize = 16;
+    const ROUNDS: usize = 8;
     let alice = setup(store, "alice").await;
     let (a, _) = session(store, alice, "session-a").await;
     let mut bus = store.subscribe_events();
     let day = now().saturating_add(DAY);
-    let attempts: Vec<_> = (0..16)
-        .map(|i| (cert(&format!("session-{i}"), day), token()))
-        .collect();
-    let writes = join_all(attempts.iter().enumerate().map(|(i, (c, t))| async move {
-        // Every new session notifies a (and the sessions made before it).
-        store
-            .create_session(alice, c, t, now(), &event(&format!("new-{i}")), u64::MAX)
-            .await
-            .expect("create");
-        if i % 4 == 0 {
+    on_threads(WRITERS, |w| async move {
+        for r in 0..ROUNDS {
+            // A new session notifies a (and any other live one); so does its end.
+            let c = cert(&format!("session-{w}-{r}"), day);
+            store
+                .create_session(alice, &c, &token(), now(), &event("new"), u64::MAX)
+                .await
+                .expect("create");
             store
                 .end_session(alice, &c.session_id, now(), &|_| Some(event("gone")))
                 .await
                 .expect("end");
         }
-    }));
-    writes.await;
+    });
     let mut published = Vec::new();
     while let Ok(batch) = bus.try_recv() {
         published.extend(batch.iter().map(|e| (e.id, e.session_id.clone())));
@@ -855,7 +883,7 @@ pub async fn event_ids_in_commit_order_under_concurrent_writers(store: &impl Sto
         pending, to_a,
         "the queue holds exactly what was published, in order"
     );
-    assert_eq!(pending.len(), 16 + 4);
+    assert_eq!(pending.len(), 2 * WRITERS * ROUNDS);
 }
 
 /// Reading after a cursor, acknowledging by ids and through a cursor, and
@@ -1212,10 +1240,9 @@ pub async fn key_package_claims_never_duplicate_under_concurrency(store: &impl S
         .add_key_packages(&a, &packages, now(), 1000)
         .await
         .expect("upload");
-    let claims = join_all(
-        (0..PACKAGES * 2).map(|_| store.claim_key_packages(alice, now(), 0, &no_low_event)),
-    )
-    .await;
+    let claims = on_threads(PACKAGES * 2, |_| {
+        store.claim_key_packages(alice, now(), 0, &no_low_event)
+    });
     let mut handed = Vec::new();
     for c in claims {
         handed.extend(c.expect("claim").into_iter().map(|c| c.body_b64));
@@ -1254,12 +1281,9 @@ pub async fn invites_used_up_atomically(store: &impl Store) {
         .await;
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
     let names: Vec<FederationId> = (0..10).map(|i| fid(&format!("user{i}"))).collect();
-    let results = join_all(
-        names
-            .iter()
-            .map(|f| store.create_actor_with_invite(f, "h", Some("{}"), t0, &hash)),
-    )
-    .await;
+    let results = on_threads(names.len(), |i| {
+        store.create_actor_with_invite(&names[i], "h", Some("{}"), t0, &hash)
+    });
     assert_eq!(
         results.iter().filter(|r| r.is_ok()).count(),
         3,
@@ -1446,12 +1470,10 @@ pub async fn foreign_session_limit_exact_under_concurrency(store: &impl Store) {
     let attempts: Vec<_> = (0..12)
         .map(|i| (sid(&format!("session-{i}")), token()))
         .collect();
-    let results = join_all(
-        attempts
-            .iter()
-            .map(|(s, t)| store.open_foreign_session(&f, s, "PEM", day, t, now(), MAX)),
-    )
-    .await;
+    let results = on_threads(attempts.len(), |i| {
+        let (s, t) = &attempts[i];
+        store.open_foreign_session(&f, s, "PEM", day, t, now(), MAX)
+    });
     let opened: Vec<bool> = results.into_iter().map(|r| r.expect("open")).collect();
     assert_eq!(opened.iter().filter(|o| **o).count(), 3, "{opened:?}");
     let live = join_all(attempts.iter().map(|(_, t)| foreign(store, t))).await;

@@ -34,6 +34,13 @@
 //! `rt-multi-thread` features). No case skips itself: a backend that cannot
 //! run one fails it. The SQLite store runs the suite in
 //! `examples/home-server/tests/store_suite.rs`.
+//!
+//! The cases are grouped by area, one file each: actors and root
+//! certificates, local sessions, the event queue, KeyPackages, invites and
+//! foreign sessions. Times are taken from the system clock (the queue reads
+//! check certificate liveness at the current time), with explicit past or
+//! future `now` arguments where a method takes one. A new `Store` method
+//! gets its case here and its name in the macro's list.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};

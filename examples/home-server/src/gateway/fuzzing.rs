@@ -167,7 +167,7 @@ impl Harness {
         .map_err(err)?;
         self.state
             .store
-            .create_session(self.actor_id, &cert, &hash, now, &event)
+            .create_session(self.actor_id, &cert, &hash, now, &event, u64::MAX)
             .await
             .map_err(err)?;
         Ok((token, serial))

@@ -286,6 +286,10 @@ where
             "this session ID is used by a valid ID-Cert of this actor; choose another",
         )),
         Err(StoreError::NotFound) => Err(ApiError::unauthorized("the session ended meanwhile")),
+        // The store's exact check (a concurrent trust took the last slot).
+        Err(StoreError::LimitReached(_)) => Err(super::too_many_sessions(
+            state.config.max_sessions_per_actor,
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -308,7 +312,14 @@ pub async fn trust_inner<S: Store>(
         async move {
             let event = event.map_err(|e| StoreError::Corrupt(e.to_string()))?;
             store
-                .create_session(actor_id, &cert, &hash, now(), &event)
+                .create_session(
+                    actor_id,
+                    &cert,
+                    &hash,
+                    now(),
+                    &event,
+                    state.config.max_sessions_per_actor,
+                )
                 .await
         }
     })

@@ -62,7 +62,9 @@ pub(crate) fn check_auth_payload<S>(
 }
 
 /// 409 `P2CORE_TOO_MANY_SESSIONS` if the local actor has `--max-sessions-per-actor`
-/// live sessions already.
+/// live sessions already: an early answer before a certificate is issued; the
+/// exact check is [`Store::create_session`](crate::storage::Store::create_session)'s,
+/// in the insert's transaction.
 pub(crate) async fn check_session_limit<S: crate::storage::Store>(
     state: &crate::state::SharedState<S>,
     actor_id: i64,

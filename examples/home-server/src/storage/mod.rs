@@ -7,6 +7,8 @@
 
 pub mod bus;
 pub mod sqlite;
+#[cfg(any(test, feature = "test-suite"))]
+pub mod test_suite;
 
 use std::future::Future;
 
@@ -252,7 +254,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Stores a new session: its ID-Cert and token; queues `event` for the
-    /// actor's other live sessions. `Conflict` if the session ID is live.
+    /// actor's other live sessions. `Conflict` if the session ID is live;
+    /// `LimitReached` (nothing stored) if the actor already has `max_sessions`
+    /// live sessions. The limit is checked in the same transaction as the
+    /// insert, so concurrent creations never overshoot it.
     fn create_session(
         &self,
         actor_id: i64,
@@ -260,6 +265,7 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &[u8],
         now: UnixTimestamp,
         event: &PendingEvent,
+        max_sessions: u64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Replaces a session's ID-Cert and token: the old cert is invalidated,
@@ -497,6 +503,26 @@ pub trait Store: Send + Sync + 'static {
     fn invite_usable(
         &self,
         token_hash: &[u8; 32],
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Stores a new invite (only the token's hash) allowing `max_uses`
+    /// registrations (at least 1) until `expires_at`; returns its id.
+    fn create_invite(
+        &self,
+        token_hash: &[u8; 32],
+        max_uses: u32,
+        now: UnixTimestamp,
+        expires_at: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// Every invite, oldest first.
+    fn list_invites(&self) -> impl Future<Output = StoreResult<Vec<InviteRecord>>> + Send;
+
+    /// Revokes an invite; `false` if there is no such invite or it was revoked already.
+    fn revoke_invite(
+        &self,
+        id: i64,
         now: UnixTimestamp,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 

@@ -472,9 +472,24 @@ impl Store for SqliteStore {
         token_hash: &[u8],
         now: UnixTimestamp,
         event: &PendingEvent,
+        max_sessions: u64,
     ) -> StoreResult<()> {
         let _order = self.publish_order.lock().await;
         let mut tx = self.writer.begin().await?;
+        // Counted in the write transaction: concurrent creations see each
+        // other's inserts (one writer connection), so the limit is exact.
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM id_certs WHERE actor_id = ? AND invalidated_at IS NULL AND not_after >= ?",
+        )
+        .bind(actor_id)
+        .bind(db_ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        if u64::try_from(live).unwrap_or(u64::MAX) >= max_sessions {
+            return Err(StoreError::LimitReached(format!(
+                "this actor has {max_sessions} live sessions here, the most this server allows"
+            )));
+        }
         Self::retire_expired(&mut tx, actor_id, cert.session_id.as_str(), now).await?;
         Self::insert_cert_and_token(&mut tx, actor_id, cert, token_hash, now).await?;
         // Whatever is still queued under this session ID belongs to an earlier,
@@ -1287,6 +1302,25 @@ impl Store for SqliteStore {
 
     async fn invite_usable(&self, token_hash: &[u8; 32], now: UnixTimestamp) -> StoreResult<bool> {
         self.invite_usable_impl(token_hash, now).await
+    }
+
+    async fn create_invite(
+        &self,
+        token_hash: &[u8; 32],
+        max_uses: u32,
+        now: UnixTimestamp,
+        expires_at: UnixTimestamp,
+    ) -> StoreResult<i64> {
+        self.create_invite_impl(token_hash, max_uses, now, expires_at)
+            .await
+    }
+
+    async fn list_invites(&self) -> StoreResult<Vec<InviteRecord>> {
+        self.list_invites_impl().await
+    }
+
+    async fn revoke_invite(&self, id: i64, now: UnixTimestamp) -> StoreResult<bool> {
+        self.revoke_invite_impl(id, now).await
     }
 
     async fn create_actor_with_invite(

@@ -18,8 +18,7 @@ fn record(r: &sqlx::sqlite::SqliteRow) -> StoreResult<InviteRecord> {
 }
 
 impl SqliteStore {
-    /// Stores a new invite (only the token's hash); returns its id.
-    pub async fn create_invite(
+    pub(super) async fn create_invite_impl(
         &self,
         token_hash: &[u8; 32],
         max_uses: u32,
@@ -39,8 +38,7 @@ impl SqliteStore {
         Ok(id)
     }
 
-    /// Every invite, oldest first.
-    pub async fn list_invites(&self) -> StoreResult<Vec<InviteRecord>> {
+    pub(super) async fn list_invites_impl(&self) -> StoreResult<Vec<InviteRecord>> {
         let rows = sqlx::query(
             "SELECT id, created_at, expires_at, max_uses, used, revoked_at
              FROM invites ORDER BY id",
@@ -50,8 +48,11 @@ impl SqliteStore {
         rows.iter().map(record).collect()
     }
 
-    /// Revokes an invite; `false` if there is no such invite or it was revoked already.
-    pub async fn revoke_invite(&self, id: i64, now: UnixTimestamp) -> StoreResult<bool> {
+    pub(super) async fn revoke_invite_impl(
+        &self,
+        id: i64,
+        now: UnixTimestamp,
+    ) -> StoreResult<bool> {
         let res =
             sqlx::query("UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(db_ts(now))

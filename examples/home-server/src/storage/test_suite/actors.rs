@@ -1,0 +1,163 @@
+//! Actors, operator-made actors, password resets and the root certificate history.
+
+use super::*;
+use crate::storage::{SessionNotice, StoreError};
+
+/// Actor names are unique; lookups by name and FID find the actor.
+pub async fn actors_unique_and_found(store: &impl Store) {
+    let id = setup(store, "alice").await;
+    let rec = store
+        .actor_by_local_name("alice")
+        .await
+        .expect("lookup")
+        .expect("alice exists");
+    assert_eq!(rec.id, id);
+    assert_eq!(rec.fid, fid("alice"));
+    assert_eq!(rec.password_hash, "hash");
+    assert_eq!(
+        store.actor_exists(&fid("alice")).await.expect("exists"),
+        Some(id)
+    );
+    assert!(
+        store
+            .actor_by_local_name("bob")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    assert_eq!(store.actor_exists(&fid("bob")).await.expect("exists"), None);
+    let again = store
+        .create_actor(&fid("alice"), "other", None, now())
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let op = store
+        .create_operator_actor(&fid("alice"), "other", now())
+        .await;
+    assert!(matches!(op, Err(StoreError::Conflict(_))), "{op:?}");
+    // The taken name kept its first password.
+    let rec = store.actor_by_local_name("alice").await.expect("lookup");
+    assert_eq!(rec.map(|r| r.password_hash), Some("hash".to_owned()));
+    // Concurrent registrations of one name: exactly one wins.
+    let carol = fid("carol");
+    let results = on_threads(8, |_| store.create_actor(&carol, "h", Some("{}"), now()));
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict(_))))
+    );
+}
+
+/// Operator-made actors are flagged; a password reset ends every session.
+pub async fn operator_actors_and_password_reset(store: &impl Store) {
+    let alice = setup(store, "alice").await;
+    assert!(!store.is_operator_made(alice).await.expect("flag"));
+    let admin = store
+        .create_operator_actor(&fid("admin"), "ophash", now())
+        .await
+        .expect("create operator actor");
+    assert!(store.is_operator_made(admin).await.expect("flag"));
+
+    let (a, ta) = session(store, alice, "session-a").await;
+    let (b, tb) = session(store, alice, "session-b").await;
+    let mut notices = store.subscribe_sessions();
+    let ended = store
+        .reset_actor_password(&fid("alice"), "newhash", now())
+        .await
+        .expect("reset");
+    assert_eq!(ended, Some(2));
+    assert!(local(store, &ta).await.is_none(), "old token still works");
+    assert!(local(store, &tb).await.is_none(), "old token still works");
+    assert_eq!(
+        store.live_session_count(alice, now()).await.expect("count"),
+        0
+    );
+    let rec = store.actor_by_local_name("alice").await.expect("lookup");
+    assert_eq!(rec.map(|r| r.password_hash), Some("newhash".to_owned()));
+    assert!(store.is_operator_made(alice).await.expect("flag"));
+    let mut dead = store
+        .dead_cert_serials(&[a.cert_serial, b.cert_serial], now())
+        .await
+        .expect("dead serials");
+    dead.sort_unstable();
+    let mut want = vec![a.cert_serial, b.cert_serial];
+    want.sort_unstable();
+    assert_eq!(dead, want);
+    let mut revoked = Vec::new();
+    while let Ok(n) = notices.try_recv() {
+        if let SessionNotice::Revoked(s) = n {
+            revoked.extend(s.iter().copied());
+        }
+    }
+    revoked.sort_unstable();
+    assert_eq!(revoked, want, "the gateway must learn of the revocations");
+    assert_eq!(
+        store
+            .reset_actor_password(&fid("nobody"), "x", now())
+            .await
+            .expect("reset"),
+        None
+    );
+}
+
+/// The current root and the root current at any past time.
+pub async fn root_certificate_history(store: &impl Store) {
+    assert!(store.current_server_cert().await.expect("read").is_none());
+    let t0 = now();
+    let t1 = t0.saturating_add(100);
+    store
+        .insert_server_cert(10, "PEM 10", "k10", t0, None)
+        .await
+        .expect("first root");
+    let alice = store
+        .create_actor(&fid("alice"), "h", None, t0)
+        .await
+        .expect("actor");
+    let t = token();
+    let mut c = cert("session-a", t0.saturating_add(DAY));
+    c.root_serial = 10;
+    store
+        .create_session(alice, &c, &t, t0, &event("x"), u64::MAX)
+        .await
+        .expect("session");
+    let a = local(store, &t).await.expect("session resolves");
+    store
+        .insert_server_cert(11, "PEM 11", "k11", t1, Some(event("rotated")))
+        .await
+        .expect("second root");
+    let cur = store
+        .current_server_cert()
+        .await
+        .expect("read")
+        .expect("a current root");
+    assert_eq!(
+        (cur.serial, cur.cert_pem.as_str(), cur.key_file.as_str()),
+        (11, "PEM 11", "k11")
+    );
+    assert_eq!(cur.current_from, t1);
+    let at = |t| async move {
+        store
+            .server_cert_at(t)
+            .await
+            .expect("read")
+            .map(|c| c.serial)
+    };
+    assert_eq!(at(UnixTimestamp(t0.0 - 1)).await, None);
+    assert_eq!(at(t0).await, Some(10));
+    assert_eq!(at(UnixTimestamp(t1.0 - 1)).await, Some(10));
+    assert_eq!(at(t1).await, Some(11));
+    assert_eq!(at(t1.saturating_add(DAY)).await, Some(11));
+    // The rotation event reached the live local session.
+    let pending = store
+        .pending_events(alice, &a.session_id, a.cert_serial, 0)
+        .await
+        .expect("pending");
+    assert!(
+        pending.iter().any(|e| e.d.contains("rotated")),
+        "{pending:?}"
+    );
+}

@@ -60,10 +60,15 @@ impl OpensslVerdict {
 
     /// It found the issuer and so judged the signature.
     fn judged_signature(&self) -> bool {
+        // A verification that ran to its end says OK or names an X509_V_ERR
+        // code; without either, OpenSSL stopped before it (e.g. "build_chain:
+        // internal error" when the certificate's own public key does not decode)
+        // and never looked at the signature.
+        let finished = self.ok || !self.errors.is_empty();
         // 2: unable to get issuer certificate, 20: unable to get local issuer
         // certificate, 21: unable to verify the first certificate,
         // 6: unable to decode issuer public key
-        self.loaded && !self.errors.iter().any(|e| matches!(e, 2 | 6 | 20 | 21))
+        self.loaded && finished && !self.errors.iter().any(|e| matches!(e, 2 | 6 | 20 | 21))
     }
 }
 
@@ -570,4 +575,27 @@ fn openssl_accepts_the_non_canonical_inputs_of_the_received_bytes_tests() {
         UnixTimestamp(common::NOW),
     );
     assert!(theirs.signature_failed(), "{}", theirs.text);
+}
+
+/// Found by `mutated_certificates_agree_with_openssl` (2026-12-02): two byte
+/// flips in the OpenSSL-made certificate leave it parseable for p2core (which
+/// then rejects the signature) while OpenSSL cannot decode the certificate's
+/// own public key and stops with "build_chain: internal error" before any
+/// signature check. That is no signature verdict of OpenSSL's, so the two must
+/// not be compared; before the fix the oracle read it as "signature good".
+#[test]
+fn openssl_stopping_before_the_signature_is_not_a_verdict() {
+    let f = fixture();
+    let input = apply(
+        f.certs[1].clone(),
+        &[
+            Mutation::Xor(15_373_979_349_121_138_832, 199),
+            Mutation::Xor(6_583_094_205_367_513_157, 229),
+        ],
+    );
+    let theirs = openssl_verify(f.root.as_der(), &input, f.now);
+    if !theirs.ok && theirs.errors.is_empty() {
+        assert!(!theirs.judged_signature(), "{}", theirs.text);
+    }
+    check_certificate(&input).unwrap();
 }

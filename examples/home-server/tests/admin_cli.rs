@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -12,37 +12,6 @@ use common::*;
 use p2core_routes::http::Method;
 use p2core_types::{ErrorCode, FederationId, IdCert, UnixTimestamp};
 
-const BIN: &str = env!("CARGO_BIN_EXE_p2core-home-server");
-
-/// Runs `p2core-home-server --data DIR [flags] admin ARGS` with `stdin`;
-/// returns (success, stdout, stderr).
-fn admin(dir: &Path, flags: &[&str], args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new(BIN)
-        .arg("--data")
-        .arg(dir)
-        .args(flags)
-        .arg("admin")
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the server binary runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn register_body(name: &str, password: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({"username": name, "password": password})).unwrap()
 }
@@ -50,7 +19,7 @@ fn register_body(name: &str, password: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_name_cannot_be_registered_over_http_and_the_cli_admin_rotates() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = admin(
+    let (ok, out, err) = admin_cli(
         dir.path(),
         &["--admin", "root@localhost"],
         &["create", "root"],
@@ -97,7 +66,7 @@ async fn admin_name_cannot_be_registered_over_http_and_the_cli_admin_rotates() {
     server.stop().await.unwrap();
 
     // `admin create` of an existing name is refused with advice
-    let (ok, _, err) = admin(dir.path(), &[], &["create", "root"], "other\n");
+    let (ok, _, err) = admin_cli(dir.path(), &[], &["create", "root"], "other\n");
     assert!(!ok);
     assert!(
         err.contains("already exists") && err.contains("reset-password"),
@@ -132,7 +101,7 @@ async fn an_account_registered_before_its_name_became_admin_gets_no_rights_until
     );
 
     // the operator takes the account over while the server runs
-    let (ok, out, err) = admin(
+    let (ok, out, err) = admin_cli(
         dir.path(),
         &["--admin", "root@localhost"],
         &["reset-password", "root"],
@@ -176,13 +145,13 @@ async fn an_account_registered_before_its_name_became_admin_gets_no_rights_until
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_cli_refuses_bad_input_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, _, err) = admin(dir.path(), &[], &["create", "root"], "");
+    let (ok, _, err) = admin_cli(dir.path(), &[], &["create", "root"], "");
     assert!(!ok);
     assert!(err.contains("password"), "{err}");
-    let (ok, _, err) = admin(dir.path(), &[], &["reset-password", "nobody"], "pw\n");
+    let (ok, _, err) = admin_cli(dir.path(), &[], &["reset-password", "nobody"], "pw\n");
     assert!(!ok);
     assert!(err.contains("does not exist"), "{err}");
-    let (ok, _, err) = admin(dir.path(), &[], &["create", "bad name!"], "pw\n");
+    let (ok, _, err) = admin_cli(dir.path(), &[], &["create", "bad name!"], "pw\n");
     assert!(!ok);
     assert!(err.contains("invalid name"), "{err}");
 }
@@ -200,7 +169,7 @@ async fn admin_renew_root_keeps_the_history() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     // not under a running server, which holds the key in memory
-    let (ok, _, err) = admin(dir.path(), &[], &["renew-root"], "");
+    let (ok, _, err) = admin_cli(dir.path(), &[], &["renew-root"], "");
     assert!(!ok);
     assert!(
         err.contains("a server is running") && err.contains("stop it first"),
@@ -217,7 +186,7 @@ async fn admin_renew_root_keeps_the_history() {
     assert_eq!(client(&base).server_idcert(None).await.unwrap(), old_pem);
     server.stop().await.unwrap();
 
-    let (ok, out, err) = admin(dir.path(), &[], &["renew-root"], "");
+    let (ok, out, err) = admin_cli(dir.path(), &[], &["renew-root"], "");
     assert!(ok, "renew-root failed: {out} {err}");
     assert!(out.contains("renewed the root certificate"), "{out}");
 
@@ -322,7 +291,7 @@ async fn no_secret_reaches_the_log_at_trace_level_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let password = "Pw-9f3c1e-unique-secret";
     let admin_pw = "Admin-77b2d0-unique-secret";
-    let (ok, out, err) = admin(
+    let (ok, out, err) = admin_cli(
         &dir.path().join("data"),
         &["--admin", "root@localhost"],
         &["create", "root"],

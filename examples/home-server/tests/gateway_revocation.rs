@@ -7,9 +7,7 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::ws::*;
@@ -23,7 +21,6 @@ use p2core_types::{DomainName, SessionId, UnixTimestamp};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-const BIN: &str = env!("CARGO_BIN_EXE_p2core-home-server");
 /// What the issue asks: a revoked socket is closed within one second.
 const ONE_SECOND: Duration = Duration::from_secs(1);
 
@@ -209,32 +206,12 @@ async fn admin_reset_password_from_another_process_closes_the_sockets() {
     let one = trust(&base, &fid, "pw", "one").await;
     let mut ws = raw_identify(&base, &one.token).await;
     let data = dir.path().to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(BIN)
-            .arg("--data")
-            .arg(&data)
-            .args(["admin", "reset-password", "alice"])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the server binary runs");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"new-password\n")
-            .unwrap();
-        child.wait_with_output().unwrap()
+    let (ok, _, err) = tokio::task::spawn_blocking(move || {
+        admin_cli(&data, &[], &["reset-password", "alice"], "new-password\n")
     })
     .await
     .unwrap();
-    assert!(
-        out.status.success(),
-        "admin reset-password failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(ok, "admin reset-password failed: {err}");
     assert_revoked(&mut ws, "socket after admin reset-password").await;
     server.stop().await.unwrap();
 }

@@ -5,31 +5,15 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::*;
 use p2core_home_server::config::RegistrationMode;
 use p2core_routes::http::Method;
 use p2core_types::ErrorCode;
 
-const BIN: &str = env!("CARGO_BIN_EXE_p2core-home-server");
-
 /// Runs `p2core-home-server --data DIR admin ARGS`; returns (success, stdout, stderr).
 fn admin(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .arg("--data")
-        .arg(dir)
-        .arg("admin")
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the server binary runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    admin_cli(dir, &[], args, "")
 }
 
 /// `admin invite create ARGS`: the token (last line of the output) and the invite's id.

@@ -6,7 +6,9 @@
 pub mod fake;
 pub mod ws;
 
+use std::io::Write;
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use ed25519_dalek::SigningKey;
 use p2core_home_server::config::Peer;
@@ -221,4 +223,36 @@ pub fn assert_raw_error(answer: &(u16, serde_json::Value), status: u16, code: Er
         "code of {}",
         answer.1
     );
+}
+
+/// The server binary of this package (the `admin` subcommands, process tests).
+pub const BIN: &str = env!("CARGO_BIN_EXE_p2core-home-server");
+
+/// Runs `p2core-home-server --data DIR [flags] admin ARGS` with `stdin` as its
+/// standard input; returns (success, stdout, stderr).
+pub fn admin_cli(dir: &Path, flags: &[&str], args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(dir)
+        .args(flags)
+        .arg("admin")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

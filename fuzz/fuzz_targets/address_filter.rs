@@ -10,7 +10,7 @@
 #![no_main]
 
 #[allow(dead_code)]
-#[path = "../../examples/home-server/src/federation/address.rs"]
+#[path = "../../crates/p2core-server/src/federation/address.rs"]
 mod address;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

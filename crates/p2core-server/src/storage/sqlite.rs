@@ -17,7 +17,7 @@ use super::*;
 
 mod invites;
 
-/// The embedded migrations (`examples/home-server/migrations`).
+/// The embedded migrations (`crates/p2core-server/migrations`).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// SQLite-backed store.

@@ -26,14 +26,14 @@
 //!     let store = SqliteStore::open(&dir.path().join("p2core.db")).await.unwrap();
 //!     (store, dir)
 //! }
-//! p2core_home_server::store_test_suite!();
+//! p2core_server::store_test_suite!();
 //! ```
 //!
 //! The macro emits a module `store_test_suite` with one `#[tokio::test]` per
 //! case (the calling crate needs `tokio` with the `macros` and
 //! `rt-multi-thread` features). No case skips itself: a backend that cannot
 //! run one fails it. The SQLite store runs the suite in
-//! `examples/home-server/tests/store_suite.rs`.
+//! `crates/p2core-server/tests/store_suite.rs`.
 //!
 //! The cases are grouped by area, one file each: actors and root
 //! certificates, local sessions, the event queue, KeyPackages, invites and

@@ -1,7 +1,7 @@
 //! The Store conformance suite (`storage::test_suite`) run against the SQLite
 //! store: every case gets a new database file in its own temporary directory.
 
-use p2core_home_server::storage::sqlite::SqliteStore;
+use p2core_server::storage::sqlite::SqliteStore;
 use tempfile::TempDir;
 
 /// A fresh, migrated SQLite store, and the directory holding it (removed
@@ -14,4 +14,4 @@ async fn fresh_store() -> (SqliteStore, TempDir) {
     (store, dir)
 }
 
-p2core_home_server::store_test_suite!();
+p2core_server::store_test_suite!();

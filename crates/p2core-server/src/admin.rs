@@ -1,79 +1,36 @@
-//! The operator's `admin` subcommands: create or reset an administrator
-//! account, renew the root certificate, and manage registration invites. They
-//! work directly on the data directory; `create`, `reset-password` and
-//! `invite …` may run while the server runs (SQLite allows it), `renew-root`
-//! only while it is stopped.
+//! Operator actions on a server's data: administrator accounts, password
+//! resets, root renewal and registration invites. They work on a [`Store`]
+//! directly (the example server's `admin` subcommands call them on its SQLite
+//! database, also while the server runs, except [`renew_root`]).
 
 use std::io::BufRead;
 
 use argon2::Argon2;
-use clap::Subcommand;
 use p2core_types::{ErrorCode, FederationId, UnixTimestamp};
 
-use crate::config::Config;
 use crate::handlers::identity::hash_password;
 use crate::keys;
-use crate::storage::sqlite::SqliteStore;
-use crate::storage::{Store, StoreError};
+use crate::settings::ServerSettings;
+use crate::storage::{InviteRecord, Store, StoreError};
 
-/// `p2core-home-server admin …`
-#[derive(Debug, Clone, Subcommand)]
-pub enum AdminCommand {
-    /// Create the account NAME (an administrator when NAME@DOMAIN is given with
-    /// --admin); the password is read from the first line of stdin.
-    Create {
-        /// Local name of the account (the part before `@DOMAIN`).
-        name: String,
-    },
-    /// Set a new password for the account NAME (read from the first line of
-    /// stdin), make it operator-owned and end all its sessions.
-    ResetPassword {
-        /// Local name of the account.
-        name: String,
-    },
-    /// Replace the server's root certificate and key now (the old ones stay in
-    /// the history, as with a key rotation). Refused while a server runs on the
-    /// data directory (a running server renews by itself, see --root-renew-days).
-    RenewRoot,
-    /// Registration invites for `--registration invite`: create, list, revoke.
-    Invite {
-        /// What to do with invites.
-        #[command(subcommand)]
-        command: InviteCommand,
-    },
-}
+/// Longest password accepted, in bytes (as over HTTP).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// `p2core-home-server admin invite …`
-#[derive(Debug, Clone, Subcommand)]
-pub enum InviteCommand {
-    /// Make an invite token (printed once, on the last line of the output; only its
-    /// hash is stored). The new user sends it as `auth_payload.invite` to `POST /register`.
-    Create {
-        /// Registrations it allows.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-        uses: u32,
-        /// Days until it expires.
-        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
-        days: u32,
-    },
-    /// List every invite: id, creation and expiry (Unix seconds), uses, state.
-    List,
-    /// Revoke an invite (by the id `create` and `list` show); it cannot be used any more.
-    Revoke {
-        /// The invite's id.
-        id: i64,
-    },
-}
-
-/// Why an admin command failed.
+/// Why an operator action failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     /// Bad input or a refused operation (the message says what to do).
     #[error("{0}")]
     Usage(String),
-    /// Opening the data directory or the server key failed.
-    #[error(transparent)]
-    Start(#[from] crate::StartError),
+    /// The account exists already.
+    #[error("{0} already exists")]
+    Exists(FederationId),
+    /// The account does not exist.
+    #[error("{0} does not exist")]
+    NoSuchAccount(FederationId),
+    /// Another process (a running server) holds the key directory.
+    #[error("{0}")]
+    Busy(String),
     /// Storage error.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -94,27 +51,22 @@ pub fn read_password(input: &mut impl BufRead) -> Result<String, AdminError> {
             "give the password on the first line of stdin".into(),
         ));
     }
-    if password.len() > 1024 {
-        return Err(AdminError::Usage(
-            "the password is longer than 1024 bytes".into(),
-        ));
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AdminError::Usage(format!(
+            "the password is longer than {MAX_PASSWORD_BYTES} bytes"
+        )));
     }
     Ok(password)
 }
 
-fn local_fid(config: &Config, name: &str) -> Result<FederationId, AdminError> {
-    FederationId::from_parts(name, &config.domain).map_err(|e| {
+/// `NAME@DOMAIN` of this server, or a usage error naming the bad part.
+pub fn local_fid(settings: &ServerSettings, name: &str) -> Result<FederationId, AdminError> {
+    FederationId::from_parts(name, &settings.domain).map_err(|e| {
         AdminError::Usage(format!(
             "{}: invalid name {name:?}: {e}",
             ErrorCode::InvalidFederationId
         ))
     })
-}
-
-async fn open(config: &Config) -> Result<SqliteStore, AdminError> {
-    config.validate().map_err(crate::StartError::Config)?;
-    keys::secure_data_dir(&config.data, &config.database_path())?;
-    Ok(SqliteStore::open(&config.database_path()).await?)
 }
 
 async fn hash(password: String) -> Result<String, AdminError> {
@@ -124,148 +76,120 @@ async fn hash(password: String) -> Result<String, AdminError> {
         .map_err(|e| AdminError::Usage(format!("hashing the password: {e}")))
 }
 
-fn admin_note(config: &Config, fid: &FederationId) -> String {
-    if config.admins.contains(fid) {
-        format!("{fid} is an administrator (given with --admin)")
-    } else {
-        format!(
-            "note: {fid} is not given with --admin, so it is an ordinary account until the \
-             server runs with --admin {fid}"
-        )
+/// Creates the operator-made account `NAME@DOMAIN` (an administrator when it
+/// is in [`ServerSettings::admins`]).
+pub async fn create_account<S: Store>(
+    store: &S,
+    settings: &ServerSettings,
+    name: &str,
+    password: String,
+) -> Result<FederationId, AdminError> {
+    let fid = local_fid(settings, name)?;
+    let hash = hash(password).await?;
+    match store
+        .create_operator_actor(&fid, &hash, UnixTimestamp::now())
+        .await
+    {
+        Ok(_) => Ok(fid),
+        Err(StoreError::Conflict(_)) => Err(AdminError::Exists(fid)),
+        Err(e) => Err(e.into()),
     }
 }
 
-/// Runs one admin command; `password` is needed by `create` and `reset-password`.
-/// Returns the message to print on success.
-pub async fn run(
-    config: &Config,
-    command: &AdminCommand,
-    password: Option<String>,
-) -> Result<String, AdminError> {
-    let need_password = || {
-        password
-            .clone()
-            .ok_or_else(|| AdminError::Usage("a password is needed".into()))
-    };
-    match command {
-        AdminCommand::Create { name } => {
-            let fid = local_fid(config, name)?;
-            let password = need_password()?;
-            let store = open(config).await?;
-            let hash = hash(password).await?;
-            let res = store
-                .create_operator_actor(&fid, &hash, UnixTimestamp::now())
-                .await;
-            store.close().await;
-            match res {
-                Ok(_) => Ok(format!("created {fid}; {}", admin_note(config, &fid))),
-                Err(StoreError::Conflict(_)) => Err(AdminError::Usage(format!(
-                    "{fid} already exists; `admin reset-password {name}` takes it over \
-                     (new password, all its sessions ended)"
-                ))),
-                Err(e) => Err(e.into()),
-            }
-        }
-        AdminCommand::ResetPassword { name } => {
-            let fid = local_fid(config, name)?;
-            let password = need_password()?;
-            let store = open(config).await?;
-            let hash = hash(password).await?;
-            let res = store
-                .reset_actor_password(&fid, &hash, UnixTimestamp::now())
-                .await;
-            store.close().await;
-            match res? {
-                Some(ended) => Ok(format!(
-                    "new password set for {fid}; {ended} session(s) ended; {}",
-                    admin_note(config, &fid)
-                )),
-                None => Err(AdminError::Usage(format!(
-                    "{fid} does not exist; `admin create {name}` makes it"
-                ))),
-            }
-        }
-        AdminCommand::Invite { command } => {
-            let store = open(config).await?;
-            let res = invite(&store, command).await;
-            store.close().await;
-            res
-        }
-        AdminCommand::RenewRoot => {
-            // A running server holds its key in memory: it must not change under it.
-            let _lock = keys::lock_data_dir(&config.data).map_err(|e| match e {
-                keys::KeyError::Busy(m) => AdminError::Usage(format!(
-                    "{m}; stop it first (a running server renews its root by itself, \
-                     see --root-renew-days)"
-                )),
-                other => other.into(),
-            })?;
-            let store = open(config).await?;
-            let res = async {
-                let old = keys::load_or_create(&store, config).await?;
-                let new = keys::rotate(&store, config).await?;
-                Ok::<_, keys::KeyError>((old, new))
-            }
-            .await;
-            store.close().await;
-            let (old, new) = res?;
-            Ok(format!(
-                "renewed the root certificate: serial {} (valid until {}) replaces {} (valid until {})",
-                new.serial,
-                new.issuer.root().not_after().0,
-                old.serial,
-                old.issuer.root().not_after().0
-            ))
-        }
+/// Sets a new password for `NAME@DOMAIN`, makes the account operator-owned and
+/// ends all its sessions; returns how many sessions ended.
+pub async fn reset_password<S: Store>(
+    store: &S,
+    settings: &ServerSettings,
+    name: &str,
+    password: String,
+) -> Result<(FederationId, u64), AdminError> {
+    let fid = local_fid(settings, name)?;
+    let hash = hash(password).await?;
+    match store
+        .reset_actor_password(&fid, &hash, UnixTimestamp::now())
+        .await?
+    {
+        Some(ended) => Ok((fid, ended)),
+        None => Err(AdminError::NoSuchAccount(fid)),
     }
 }
 
-async fn invite(store: &SqliteStore, command: &InviteCommand) -> Result<String, AdminError> {
+/// A root certificate replaced by [`renew_root`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RootRenewal {
+    /// Serial of the root that was current.
+    pub old_serial: i64,
+    /// Its end of validity (Unix seconds).
+    pub old_not_after: u64,
+    /// Serial of the new root.
+    pub new_serial: i64,
+    /// Its end of validity (Unix seconds).
+    pub new_not_after: u64,
+}
+
+/// Replaces the server's root certificate and key now (the old ones stay in
+/// the history, as with a key rotation). Locks the key directory first, so it
+/// is refused ([`AdminError::Busy`]) while a server runs on it: a running
+/// server holds its key in memory and renews by itself
+/// ([`KeySettings::root_renew_days`](crate::settings::KeySettings::root_renew_days)).
+pub async fn renew_root<S: Store>(
+    store: &S,
+    settings: &ServerSettings,
+) -> Result<RootRenewal, AdminError> {
+    let _lock = keys::lock_data_dir(&settings.keys.dir).map_err(|e| match e {
+        keys::KeyError::Busy(m) => AdminError::Busy(m),
+        other => other.into(),
+    })?;
+    let old = keys::load_or_create(store, settings).await?;
+    let new = keys::rotate(store, settings).await?;
+    Ok(RootRenewal {
+        old_serial: old.serial,
+        old_not_after: old.issuer.root().not_after().0,
+        new_serial: new.serial,
+        new_not_after: new.issuer.root().not_after().0,
+    })
+}
+
+/// A new registration invite ([`create_invite`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewInvite {
+    /// Its id (for listing and revoking).
+    pub id: i64,
+    /// The token the new user sends as `auth_payload.invite`; only its hash is
+    /// stored, so this is the only time it is seen.
+    pub token: String,
+    /// When it expires.
+    pub expires: UnixTimestamp,
+}
+
+/// Makes an invite for [`RegistrationPolicy::Invite`](crate::settings::RegistrationPolicy::Invite)
+/// allowing `uses` registrations for `days` days.
+pub async fn create_invite<S: Store>(
+    store: &S,
+    uses: u32,
+    days: u32,
+) -> Result<NewInvite, AdminError> {
+    if uses == 0 || days == 0 {
+        return Err(AdminError::Usage(
+            "an invite needs at least one use and one day".into(),
+        ));
+    }
     let now = UnixTimestamp::now();
-    match command {
-        InviteCommand::Create { uses, days } => {
-            let (token, hash) = crate::auth::new_token();
-            let expires = UnixTimestamp(now.0.saturating_add(u64::from(*days) * 86_400));
-            let id = store.create_invite(&hash, *uses, now, expires).await?;
-            Ok(format!(
-                "created invite {id}: {uses} registration(s), valid until {} (Unix time); \
-                 the new user sends this token as auth_payload.invite (it is shown only now):\n{token}",
-                expires.0
-            ))
-        }
-        InviteCommand::List => {
-            let invites = store.list_invites().await?;
-            if invites.is_empty() {
-                return Ok("no invites".into());
-            }
-            let lines: Vec<String> = invites
-                .iter()
-                .map(|i| {
-                    let state = if i.revoked_at.is_some() {
-                        "revoked"
-                    } else if i.used >= i.max_uses {
-                        "used up"
-                    } else if i.expires_at <= now {
-                        "expired"
-                    } else {
-                        "usable"
-                    };
-                    format!(
-                        "invite {}: created {}, expires {}, used {} of {}, {state}",
-                        i.id, i.created_at.0, i.expires_at.0, i.used, i.max_uses
-                    )
-                })
-                .collect();
-            Ok(lines.join("\n"))
-        }
-        InviteCommand::Revoke { id } => {
-            if store.revoke_invite(*id, now).await? {
-                Ok(format!("revoked invite {id}"))
-            } else {
-                Err(AdminError::Usage(format!(
-                    "there is no unrevoked invite {id}; `admin invite list` shows them"
-                )))
-            }
-        }
-    }
+    let (token, hash) = crate::auth::new_token();
+    let expires = UnixTimestamp(now.0.saturating_add(u64::from(days) * 86_400));
+    let id = store.create_invite(&hash, uses, now, expires).await?;
+    Ok(NewInvite { id, token, expires })
+}
+
+/// Every invite, with its state.
+pub async fn list_invites<S: Store>(store: &S) -> Result<Vec<InviteRecord>, AdminError> {
+    Ok(store.list_invites().await?)
+}
+
+/// Revokes an invite; `false` if there is no unrevoked invite `id`.
+pub async fn revoke_invite<S: Store>(store: &S, id: i64) -> Result<bool, AdminError> {
+    Ok(store.revoke_invite(id, UnixTimestamp::now()).await?)
 }

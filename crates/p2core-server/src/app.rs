@@ -85,12 +85,15 @@ fn request_span(req: &axum::http::Request<Body>) -> tracing::Span {
     tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
-/// Builds the router with all routes, JSON fallbacks, body limit, tracing and panic catching.
-pub fn router<S: Store>(state: SharedState<S>) -> Router {
-    let max_body = state.config.max_body_bytes;
+/// Every route with its layers (body limit, timeouts, panic catching,
+/// tracing, rate limits), without fallbacks: it merges into any router.
+pub(crate) fn routes<S: Store, T: Clone + Send + Sync + 'static>(
+    state: SharedState<S>,
+) -> Router<T> {
+    let max_body = state.settings.http.max_body_bytes;
     let timeouts = serve::RequestTimeouts {
-        body: std::time::Duration::from_secs(state.config.body_timeout_seconds),
-        whole: std::time::Duration::from_secs(state.config.request_timeout_seconds),
+        body: state.settings.http.body_timeout,
+        whole: state.settings.http.request_timeout,
     };
     let mut r: Router<SharedState<S>> = Router::new();
     let rl = &state.rate_limits;
@@ -175,9 +178,7 @@ pub fn router<S: Store>(state: SharedState<S>) -> Router {
     let successor = gone.gone.unwrap_or("/.p2/core/v1/session/idcert");
     r = r.route(gone.path, post(move || legacy::gone(successor)));
 
-    r.fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(max_body))
+    r.layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(
             timeouts,
@@ -185,4 +186,11 @@ pub fn router<S: Store>(state: SharedState<S>) -> Router {
         ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// `router` with JSON answers for unknown paths (404) and methods (405).
+pub(crate) fn with_fallbacks(router: Router) -> Router {
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }

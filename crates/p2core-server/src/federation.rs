@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use p2core_routes::{actor_idcerts, query::TimestampQuery, server_idcert};
 use p2core_types::{DomainName, IdCert, UnixTimestamp};
 
-use crate::config::{Config, Peer};
+use crate::settings::{FederationSettings, Peer};
 use fetch::{FetchLimits, Fetcher};
 use root_cache::RootCache;
 
@@ -63,39 +63,6 @@ pub enum FederationError {
     Revoked,
 }
 
-/// Settings of the federation client (from the command-line flags).
-#[derive(Debug, Clone)]
-pub struct FederationSettings {
-    /// Limits of each outgoing request.
-    pub limits: FetchLimits,
-    /// How long a fetched root certificate is reused.
-    pub root_cache_ttl: Duration,
-    /// Most root certificates kept in the cache.
-    pub root_cache_entries: usize,
-}
-
-impl FederationSettings {
-    /// The settings the flags in `config` ask for.
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            limits: FetchLimits {
-                connect_timeout: Duration::from_secs(config.federation_connect_timeout_seconds),
-                request_timeout: Duration::from_secs(config.federation_timeout_seconds),
-                max_body_bytes: usize::try_from(config.federation_max_body_bytes)
-                    .unwrap_or(usize::MAX),
-                max_concurrent: usize::try_from(config.federation_max_concurrent)
-                    .unwrap_or(usize::MAX),
-                max_per_domain: usize::try_from(config.federation_max_per_domain)
-                    .unwrap_or(usize::MAX),
-                failure_cache_ttl: Duration::from_secs(config.federation_failure_cache_seconds),
-                failure_cache_entries: usize::try_from(config.root_cache_entries)
-                    .unwrap_or(usize::MAX),
-            },
-            root_cache_ttl: Duration::from_secs(config.root_cache_seconds),
-            root_cache_entries: usize::try_from(config.root_cache_entries).unwrap_or(usize::MAX),
-        }
-    }
-}
 
 /// Client side of federation, shared by all requests.
 pub struct Federation {
@@ -137,10 +104,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Federation {
     /// A federation client using `peers` to locate servers (others: `https://DOMAIN`).
-    pub fn new(peers: &[Peer], settings: FederationSettings) -> Result<Self, String> {
+    pub fn new(settings: &FederationSettings) -> Result<Self, String> {
+        let limits = FetchLimits {
+            connect_timeout: settings.connect_timeout,
+            request_timeout: settings.request_timeout,
+            max_body_bytes: settings.max_body_bytes,
+            max_concurrent: settings.max_concurrent,
+            max_per_domain: settings.max_per_domain,
+            failure_cache_ttl: settings.failure_cache_ttl.unwrap_or(Duration::ZERO),
+            failure_cache_entries: settings.root_cache_entries,
+        };
+        let peers: &[Peer] = &settings.peers;
         Ok(Self {
-            request_timeout: settings.limits.request_timeout,
-            fetcher: Fetcher::new(peers, settings.limits)?,
+            request_timeout: settings.request_timeout,
+            fetcher: Fetcher::new(peers, limits)?,
             roots: Mutex::new(RootCache::new(
                 settings.root_cache_entries,
                 settings.root_cache_ttl,

@@ -13,7 +13,7 @@ use p2core_certs::{CertProfile, Issuer};
 use p2core_types::events::ServerCertificateChange;
 use p2core_types::{DomainName, IdCert, UnixTimestamp};
 
-use crate::config::Config;
+use crate::settings::ServerSettings;
 use crate::storage::{PendingEvent, Store};
 
 /// The current signing identity of the server.
@@ -195,9 +195,12 @@ fn issuer(cert: IdCert, key: &SigningKey, profile: CertProfile) -> Result<Issuer
 /// Loads the current key and root certificate (in `--data`), creating both on
 /// first start for `--domain`. Certificates made from now on (a new root,
 /// issued actor certificates) use the extension layout of `--cert-profile`.
-pub async fn load_or_create<S: Store>(store: &S, config: &Config) -> Result<ServerKeys, KeyError> {
-    let (data_dir, domain) = (config.data.as_path(), &config.domain);
-    let (root_days, profile) = (config.root_cert_days, config.cert_profile);
+pub async fn load_or_create<S: Store>(
+    store: &S,
+    config: &ServerSettings,
+) -> Result<ServerKeys, KeyError> {
+    let (data_dir, domain) = (config.keys.dir.as_path(), &config.domain);
+    let (root_days, profile) = (config.keys.root_cert_days, config.certs.profile);
     if let Some(rec) = store.current_server_cert().await? {
         let path = data_dir.join(&rec.key_file);
         let pem = std::fs::read_to_string(&path)
@@ -250,9 +253,9 @@ pub async fn load_or_create<S: Store>(store: &S, config: &Config) -> Result<Serv
 
 /// Makes a new key and root certificate current and queues the
 /// server-certificate-change event for every live session.
-pub async fn rotate<S: Store>(store: &S, config: &Config) -> Result<ServerKeys, KeyError> {
-    let (data_dir, domain) = (config.data.as_path(), &config.domain);
-    let (root_days, profile) = (config.root_cert_days, config.cert_profile);
+pub async fn rotate<S: Store>(store: &S, config: &ServerSettings) -> Result<ServerKeys, KeyError> {
+    let (data_dir, domain) = (config.keys.dir.as_path(), &config.domain);
+    let (root_days, profile) = (config.keys.root_cert_days, config.certs.profile);
     let now = UnixTimestamp::now();
     let (key, cert, serial) = new_root(domain, now, root_days, profile)?;
     let key_file = write_private_key(data_dir, serial, &key)?;
@@ -297,19 +300,19 @@ pub enum RootCheck {
 pub async fn check_root<S: Store>(
     state: &crate::state::AppState<S>,
 ) -> Result<RootCheck, KeyError> {
-    let config = &state.config;
+    let config = &state.settings;
+    let renew_days = config.keys.root_renew_days.unwrap_or(0);
     let mut keys = state.keys.write().await;
     let now = UnixTimestamp::now();
     let left = root_seconds_left(&keys, now);
     let day = 86_400_i128;
-    if config.root_renew_days > 0 && left < i128::from(config.root_renew_days) * day {
+    if renew_days > 0 && left < i128::from(renew_days) * day {
         let new = rotate(&state.store, config).await?;
         tracing::warn!(
             old_serial = keys.serial,
             new_serial = new.serial,
             days_left = left / day,
-            "renewed the server's root certificate before it expires (--root-renew-days {})",
-            config.root_renew_days
+            "renewed the server's root certificate before it expires ({renew_days} days before)"
         );
         *keys = new;
         return Ok(RootCheck::Renewed);
@@ -318,20 +321,19 @@ pub async fn check_root<S: Store>(
         tracing::error!(
             serial = keys.serial,
             "the server's root certificate has expired; no certificates can be issued until \
-             it is renewed: stop the server and run `p2core-home-server admin renew-root`, or \
-             start it with --root-renew-days above 0"
+             it is renewed: stop the server and renew it by hand (`p2core-home-server admin \
+             renew-root`), or turn automatic renewal on (--root-renew-days)"
         );
         return Ok(RootCheck::Expired);
     }
-    if left < i128::from(config.root_warn_days) * day {
+    if left < i128::from(config.keys.root_warn_days) * day {
         tracing::warn!(
             serial = keys.serial,
             days_left = left / day,
             not_after = keys.issuer.root().not_after().0,
             "the server's root certificate expires soon; it is renewed automatically when \
-             --root-renew-days ({}, 0 = off) days are left, or stop the server and run \
-             `p2core-home-server admin renew-root`",
-            config.root_renew_days
+             {renew_days} (0 = off) days are left, or stop the server and renew it by hand \
+             (`p2core-home-server admin renew-root`)"
         );
         return Ok(RootCheck::ExpiresSoon);
     }

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use p2core_types::ErrorCode;
 use tokio::sync::Semaphore;
 
-use crate::config::Config;
+use crate::settings::{HttpSettings, LimitSettings};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{Caller, LocalSession};
 use buckets::{Buckets, Level};
@@ -45,14 +45,10 @@ pub struct ClientAddressPolicy {
 }
 
 impl ClientAddressPolicy {
-    /// The policy `config` asks for (`--trust-forwarded-for`, `--trusted-proxies`).
-    pub fn from_config(config: &Config) -> Self {
+    /// The policy `http` asks for ([`HttpSettings::trusted_proxies`]).
+    pub fn from_settings(http: &HttpSettings) -> Self {
         Self {
-            trusted_proxies: if config.trust_forwarded_for {
-                config.trusted_proxies.max(1)
-            } else {
-                0
-            },
+            trusted_proxies: http.trusted_proxies.map_or(0, |n| n.max(1)),
         }
     }
 
@@ -124,7 +120,7 @@ impl<S: Send + Sync> FromRequestParts<crate::state::SharedState<S>> for ClientIp
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(a)| a.ip());
-        let ip = ClientAddressPolicy::from_config(&state.config)
+        let ip = state.client_addresses
             .client_ip(&parts.headers, peer)
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         Ok(ClientIp(ip))
@@ -273,19 +269,28 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// The limits `config` asks for.
-    pub fn from_config(config: &Config) -> Self {
-        let policy = ClientAddressPolicy::from_config(config);
-        let factor = config.rate_network_factor;
-        let max = usize::try_from(config.rate_limit_max_entries).unwrap_or(usize::MAX);
-        let make = |name, n| RateLimit::new(name, n, factor, max, policy).map(Arc::new);
+    /// The limits `limits` asks for, with client addresses taken as `policy` says.
+    pub fn from_settings(limits: &LimitSettings, policy: ClientAddressPolicy) -> Self {
+        let factor = limits.network_factor;
+        let max = limits.max_tracked_clients;
+        let make =
+            |name, n: Option<u32>| RateLimit::new(name, n.unwrap_or(0), factor, max, policy).map(Arc::new);
         Self {
-            register: make("register", config.rate_register_per_minute),
-            trust: make("session trust", config.rate_trust_per_minute),
-            challenge: make("challenge", config.rate_challenge_per_minute),
-            identify: make("session identify", config.rate_identify_per_minute),
-            sessions: SessionLimits::from_config(config),
+            register: make("register", limits.register_per_minute),
+            trust: make("session trust", limits.trust_per_minute),
+            challenge: make("challenge", limits.challenge_per_minute),
+            identify: make("session identify", limits.identify_per_minute),
+            sessions: SessionLimits::from_settings(limits),
         }
+    }
+
+    /// Entries (addresses and networks) the per-address limiters remember.
+    pub fn entries(&self) -> usize {
+        [&self.register, &self.trust, &self.challenge, &self.identify]
+            .into_iter()
+            .flatten()
+            .map(|l| l.len())
+            .sum()
     }
 
     /// Forgets idle addresses and sessions of every limiter.
@@ -334,26 +339,19 @@ pub struct SessionLimits {
 }
 
 impl SessionLimits {
-    /// The limits `config` asks for (`--rate-keypackage-claims`,
-    /// `--rate-keypackage-claims-per-actor`, `--rate-session-writes`).
-    pub fn from_config(config: &Config) -> Self {
-        let max = usize::try_from(config.rate_limit_max_entries).unwrap_or(usize::MAX);
+    /// The per-session limits of `limits`.
+    pub fn from_settings(limits: &LimitSettings) -> Self {
+        let max = limits.max_tracked_clients;
+        let per_minute = |n: Option<u32>| Level::per_minute(u64::from(n.unwrap_or(0)));
         Self {
             claims: Buckets::new(
                 vec![
-                    Level::per_minute(u64::from(config.rate_keypackage_claims_per_minute)),
-                    Level::per_minute(u64::from(
-                        config.rate_keypackage_claims_per_actor_per_minute,
-                    )),
+                    per_minute(limits.keypackage_claims_per_minute),
+                    per_minute(limits.keypackage_claims_per_actor_per_minute),
                 ],
                 max,
             ),
-            writes: Buckets::new(
-                vec![Level::per_minute(u64::from(
-                    config.rate_session_writes_per_minute,
-                ))],
-                max,
-            ),
+            writes: Buckets::new(vec![per_minute(limits.session_writes_per_minute)], max),
         }
     }
 
@@ -445,12 +443,8 @@ pub struct PasswordGate {
 
 impl PasswordGate {
     /// A gate for `n` concurrent computations (0: the number of CPUs).
-    pub fn new(n: u32) -> Self {
-        let n = if n == 0 {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
-        } else {
-            usize::try_from(n).unwrap_or(usize::MAX)
-        };
+    pub fn new(n: Option<usize>) -> Self {
+        let n = n.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         Self {
             permits: Arc::new(Semaphore::new(n.clamp(1, Semaphore::MAX_PERMITS))),
         }

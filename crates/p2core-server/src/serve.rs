@@ -39,11 +39,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::config::Config;
+use crate::settings::HttpSettings;
 use crate::error::ApiError;
 use crate::slots::{KeyedSlot, KeyedSlots, address_key};
 
-/// Connection-level limits (from [`Config`]).
+/// Connection-level limits (from [`HttpSettings`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ServeOptions {
     /// Time to receive a complete request header.
@@ -59,20 +59,19 @@ pub struct ServeOptions {
 }
 
 impl ServeOptions {
-    /// The options `config` asks for.
-    pub fn from_config(config: &Config) -> Self {
+    /// The options `http` asks for.
+    pub fn from_settings(http: &HttpSettings) -> Self {
         Self {
-            header_timeout: Duration::from_secs(config.header_timeout_seconds),
-            idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
-            max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+            header_timeout: http.header_timeout,
+            idle_timeout: http.idle_timeout,
+            max_connections: http.max_connections,
             // Behind a declared reverse proxy every connection comes from the
             // proxy: the cap would throttle everyone, so it is off there.
-            max_connections_per_address: if config.trust_forwarded_for {
-                0
-            } else {
-                usize::try_from(config.max_connections_per_address).unwrap_or(usize::MAX)
+            max_connections_per_address: match http.trusted_proxies {
+                Some(_) => 0,
+                None => http.max_connections_per_address.unwrap_or(0),
             },
-            shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+            shutdown_grace: http.shutdown_grace,
         }
     }
 }

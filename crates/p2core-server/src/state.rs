@@ -6,17 +6,19 @@ use argon2::Argon2;
 use tokio::sync::RwLock;
 
 use crate::challenges::ChallengeStore;
-use crate::config::Config;
 use crate::federation::Federation;
 use crate::keys::ServerKeys;
-use crate::limits::{PasswordGate, RateLimits};
+use crate::limits::{ClientAddressPolicy, PasswordGate, RateLimits};
+use crate::settings::ServerSettings;
 
 /// Everything handlers share. Cheap to clone through the `Arc`.
-pub struct AppState<S> {
+pub(crate) struct AppState<S> {
     /// Persistent storage.
     pub store: S,
-    /// The configuration the server started with.
-    pub config: Config,
+    /// The settings the server was built with.
+    pub settings: ServerSettings,
+    /// Where client addresses come from (the peer, or `X-Forwarded-For`).
+    pub client_addresses: ClientAddressPolicy,
     /// The current server key and root certificate (replaced on rotation).
     pub keys: RwLock<ServerKeys>,
     /// Client for foreign home servers, with a root-certificate cache.
@@ -36,4 +38,4 @@ pub struct AppState<S> {
 }
 
 /// The state as handlers receive it.
-pub type SharedState<S> = Arc<AppState<S>>;
+pub(crate) type SharedState<S> = Arc<AppState<S>>;

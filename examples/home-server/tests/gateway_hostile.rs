@@ -247,7 +247,7 @@ async fn a_client_that_stops_reading_is_dropped_by_the_write_timeout() {
             numbers.push(env.s.unwrap());
         }
     }
-    assert_eq!(server.state().gateway.live_connections(), 1);
+    assert_eq!(server.server().stats().gateway_connections, 1);
 
     // From now on the client only writes: heartbeats asking for all four events
     // again, each answered with a few KiB the client never reads.
@@ -263,7 +263,7 @@ async fn a_client_that_stops_reading_is_dropped_by_the_write_timeout() {
         }
     });
     let deadline = tokio::time::Instant::now() + WAIT;
-    while server.state().gateway.live_connections() != 0 {
+    while server.server().stats().gateway_connections != 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "a connection that does not read is still registered"
@@ -336,8 +336,8 @@ async fn resume_records_are_bounded_by_the_gateway_cap() {
         // Wait until the server has seen the socket go and kept its record.
         let want = (i + 1).min(2);
         let deadline = tokio::time::Instant::now() + WAIT;
-        while server.state().gateway.live_connections() > 0
-            || server.state().gateway.resume_records() < want
+        while server.server().stats().gateway_connections > 0
+            || server.server().stats().gateway_resume_records < want
         {
             assert!(
                 tokio::time::Instant::now() < deadline,
@@ -345,10 +345,10 @@ async fn resume_records_are_bounded_by_the_gateway_cap() {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(server.state().gateway.resume_records() <= 2);
+        assert!(server.server().stats().gateway_resume_records <= 2);
         tokens.push(session.token);
     }
-    assert_eq!(server.state().gateway.resume_records(), 2);
+    assert_eq!(server.server().stats().gateway_resume_records, 2);
 
     // The oldest records were forgotten: 4010; the newest resumes.
     for (token, resumable) in [(&tokens[0], false), (&tokens[1], false), (&tokens[3], true)] {

@@ -177,8 +177,8 @@ async fn reset_password_in_process_closes_every_socket_of_the_actor() {
     let mut b = raw_identify(&base, &two.token).await;
     let mut other = raw_identify(&base, &bob.token).await;
     let ended = server
-        .state()
-        .store
+        .server()
+        .store()
         .reset_actor_password(&fid, "not-a-real-hash", UnixTimestamp::now())
         .await
         .unwrap();

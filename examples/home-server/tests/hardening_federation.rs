@@ -440,14 +440,14 @@ async fn a_tarpit_home_server_does_not_hold_every_fetch_slot() {
     );
     // the attacker gives up (hangs up): nothing stays behind
     drop(stuck);
-    let federation = &b.state().federation;
+    let federation = b.server();
     assert!(
-        eventually(Duration::from_secs(10), || federation.domains_in_flight()
+        eventually(Duration::from_secs(10), || federation.stats().outbound_domains_in_flight
             == 0
-            && federation.roots_in_flight() == 0)
+            && federation.stats().foreign_root_fetches_in_flight == 0)
         .await,
         "{} domains still hold request slots after every request was cancelled",
-        federation.domains_in_flight()
+        federation.stats().outbound_domains_in_flight
     );
     b.stop().await.unwrap();
 }
@@ -478,7 +478,7 @@ async fn an_unreachable_home_server_is_not_asked_again_for_a_while() {
         }
     }
     assert_eq!(evil.root_hits(), 1, "the failing server was asked again");
-    assert_eq!(b.state().federation.failed_domains(), 1);
+    assert_eq!(b.server().stats().unreachable_domains, 1);
     b.stop().await.unwrap();
 }
 
@@ -537,21 +537,21 @@ async fn a_cancelled_request_leaves_no_single_flight_entry() {
         eventually(Duration::from_secs(10), || evil.root_hits() == 1).await,
         "the root was never fetched"
     );
-    assert_eq!(b.state().federation.roots_in_flight(), 1);
+    assert_eq!(b.server().stats().foreign_root_fetches_in_flight, 1);
     drop(conn); // the client hangs up while its request waits for the root
-    let federation = &b.state().federation;
+    let federation = b.server();
     assert!(
-        eventually(Duration::from_secs(10), || federation.roots_in_flight()
+        eventually(Duration::from_secs(10), || federation.stats().foreign_root_fetches_in_flight
             == 0
-            && federation.domains_in_flight() == 0)
+            && federation.stats().outbound_domains_in_flight == 0)
         .await,
         "a cancelled request left {} single-flight entries",
-        federation.roots_in_flight()
+        federation.stats().foreign_root_fetches_in_flight
     );
     // and the next request is not blocked by anything it left
     let answer = identify_raw(&base, &f).await;
     assert_eq!(answer.0, 201, "{}", answer.1);
-    assert_eq!(federation.roots_in_flight(), 0);
+    assert_eq!(federation.stats().foreign_root_fetches_in_flight, 0);
     b.stop().await.unwrap();
 }
 
@@ -569,9 +569,9 @@ async fn the_negative_cache_holds_at_most_root_cache_entries_domains() {
         let f = foreign(&format!("x{i}.localhost"));
         let answer = identify_raw(&b.base_url(), &f).await;
         assert_eq!(answer.0, 502, "{}", answer.1);
-        assert!(b.state().federation.failed_domains() <= 4);
+        assert!(b.server().stats().unreachable_domains <= 4);
     }
-    assert_eq!(b.state().federation.failed_domains(), 4);
+    assert_eq!(b.server().stats().unreachable_domains, 4);
     // the newest failure is remembered
     let answer = identify_raw(&b.base_url(), &foreign("x9.localhost")).await;
     let message = answer.1["message"].as_str().unwrap();

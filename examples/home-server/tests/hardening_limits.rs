@@ -88,9 +88,8 @@ async fn one_ipv6_48_cannot_exhaust_the_challenge_store_or_another_networks_limi
     assert!(t.get(&429).copied().unwrap_or(0) >= 200, "{t:?}");
     assert_eq!(
         server
-            .state()
-            .challenges
-            .len_for("2001:db8:a::1".parse().unwrap()),
+            .server()
+            .outstanding_challenges_for("2001:db8:a::1".parse().unwrap()),
         50
     );
 
@@ -105,7 +104,7 @@ async fn one_ipv6_48_cannot_exhaust_the_challenge_store_or_another_networks_limi
     );
     assert_eq!(challenge_as(&http, &base, "2001:db8:b:1::1").await.0, 200);
     assert_eq!(challenge_as(&http, &base, "192.0.2.10").await.0, 200);
-    assert!(server.state().challenges.len() <= 57);
+    assert!(server.server().stats().outstanding_challenges <= 57);
 
     // an IPv4 /24 is one network too
     let mut statuses = Vec::new();
@@ -140,18 +139,13 @@ async fn the_rate_limiter_memory_is_bounded_and_keeps_its_debtors() {
     }
     assert_eq!(challenge_as(&http, &base, "198.51.100.1").await.0, 429);
     // 300 clients from 300 networks: at most 64 addresses and networks are remembered
-    let limit = server
-        .state()
-        .rate_limits
-        .challenge
-        .clone()
-        .expect("a limit");
+    let entries = || server.server().stats().rate_limit_entries;
     for i in 0..300u32 {
         let addr = format!("10.{}.{}.1", i / 256, i % 256);
         assert_eq!(challenge_as(&http, &base, &addr).await.0, 200);
-        assert!(limit.len() <= 64, "{} entries", limit.len());
+        assert!(entries() <= 64, "{} entries", entries());
     }
-    assert_eq!(limit.len(), 64, "driven to the bound");
+    assert_eq!(entries(), 64, "driven to the bound");
     // the client with the most debt was not forgotten
     assert_eq!(challenge_as(&http, &base, "198.51.100.1").await.0, 429);
     server.stop().await.unwrap();

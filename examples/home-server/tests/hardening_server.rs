@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use ed25519_dalek::SigningKey;
-use p2core_home_server::auth::hash_token;
+use p2core_home_server::storage::hash_token;
 use p2core_home_server::storage::sqlite::SqliteStore;
 use p2core_home_server::storage::{Caller, NewKeyPackage, Store, StoreError};
 use p2core_routes::client::Client;

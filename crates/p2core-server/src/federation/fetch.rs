@@ -22,7 +22,7 @@ use super::address::public_url;
 use super::domain_slots::DomainSlots;
 use super::failure_cache::FailureCache;
 use super::resolver::{NotPublic, PublicOnlyResolver};
-use crate::config::Peer;
+use crate::settings::Peer;
 
 /// Limits of outgoing federation requests.
 #[derive(Debug, Clone)]

@@ -21,7 +21,6 @@ use p2core_types::{FederationId, SessionId, UnixTimestamp};
 
 use crate::SqliteStore;
 use crate::auth::new_token;
-use crate::config::Config;
 use crate::state::AppState;
 use crate::storage::{NewIdCert, PendingEvent, Store};
 
@@ -111,9 +110,13 @@ impl Harness {
     /// Opens a store in `dir` (which must be empty or a previous harness's) with
     /// the actor `fuzz@localhost` and its session `fuzz`.
     pub async fn new(dir: &Path) -> Result<Self, HarnessError> {
-        let mut config = Config::with_data_dir(dir);
-        config.domain = p2core_types::DomainName::new("localhost").map_err(err)?;
-        let state = crate::build_state(config).await.map_err(err)?;
+        let domain = p2core_types::DomainName::new("localhost").map_err(err)?;
+        let server = crate::ServerBuilder::new(domain)
+            .keys(crate::settings::KeySettings::new().dir(dir))
+            .build()
+            .await
+            .map_err(err)?;
+        let state = server.state.clone();
         let now = UnixTimestamp::now();
         let fid = FederationId::new("fuzz@localhost").map_err(err)?;
         let actor_id = match state.store.actor_exists(&fid).await.map_err(err)? {

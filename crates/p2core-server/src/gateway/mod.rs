@@ -45,7 +45,7 @@ use p2core_types::gateway::GatewayInfo;
 use p2core_types::{ErrorCode, SessionId};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
 
-use crate::config::Config;
+use crate::settings::GatewaySettings;
 use crate::error::ApiError;
 use crate::serve::{ConnSlot, SlotHandle};
 use crate::slots::{KeyedSlot, KeyedSlots, address_key};
@@ -84,19 +84,18 @@ pub struct GatewayConfig {
 }
 
 impl GatewayConfig {
-    /// The gateway settings of a server configuration.
-    pub fn from_config(c: &Config) -> Self {
+    /// The connection parameters of `g`.
+    pub fn from_settings(g: &GatewaySettings) -> Self {
         Self {
-            heartbeat_interval: Duration::from_millis(c.gateway_heartbeat_ms),
-            max_message_bytes: c.gateway_max_message_bytes,
-            rate_limit: c.gateway_rate_limit,
+            heartbeat_interval: g.heartbeat_interval,
+            max_message_bytes: g.max_message_bytes,
+            rate_limit: g.rate_limit,
             rate_window: Duration::from_secs(10),
-            resume_window: Duration::from_secs(c.gateway_resume_seconds),
-            write_timeout: Duration::from_millis(c.gateway_write_timeout_ms),
-            max_unacked_bytes: c.gateway_max_unacked_bytes,
-            identify_within: Duration::from_secs(c.gateway_identify_seconds),
-            max_per_session: usize::try_from(c.max_gateway_connections_per_session)
-                .unwrap_or(usize::MAX),
+            resume_window: g.resume_window,
+            write_timeout: g.write_timeout,
+            max_unacked_bytes: g.max_unacked_bytes,
+            identify_within: g.identify_timeout,
+            max_per_session: g.max_connections_per_session,
         }
     }
 
@@ -169,7 +168,7 @@ pub(crate) struct ResumeRecord {
 #[derive(Debug)]
 pub(crate) struct TooManyForSession;
 
-/// The hub's connection caps (from [`Config`]).
+/// The hub's connection caps (from [`GatewaySettings`]).
 #[derive(Debug, Clone, Copy)]
 pub struct HubLimits {
     /// Most gateway sockets at once (`--max-gateway-connections`).
@@ -179,12 +178,11 @@ pub struct HubLimits {
 }
 
 impl HubLimits {
-    /// The caps `c` asks for.
-    pub fn from_config(c: &Config) -> Self {
+    /// The caps `g` asks for.
+    pub fn from_settings(g: &GatewaySettings) -> Self {
         Self {
-            max_connections: usize::try_from(c.max_gateway_connections).unwrap_or(usize::MAX),
-            max_per_address: usize::try_from(c.max_gateway_connections_per_address)
-                .unwrap_or(usize::MAX),
+            max_connections: g.max_connections,
+            max_per_address: g.max_connections_per_address.unwrap_or(0),
         }
     }
 }
@@ -625,7 +623,7 @@ pub async fn discovery<S: Store>(State(state): State<SharedState<S>>) -> Json<Ga
 pub async fn upgrade<S: Store>(State(state): State<SharedState<S>>, req: Request) -> Response {
     let ip = crate::limits::client_ip(
         &req,
-        crate::limits::ClientAddressPolicy::from_config(&state.config),
+        state.client_addresses,
     )
     .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let handle = req.extensions().get::<SlotHandle>().cloned();

@@ -42,7 +42,7 @@ fn foreign_cert<S>(state: &SharedState<S>, pem: &str) -> ApiResult<IdCert> {
             "the ID-Cert has no session ID",
         ));
     }
-    if fid.domain() == &state.config.domain {
+    if fid.domain() == &state.settings.domain {
         return Err(ApiError::bad_request(
             "actors of this server authenticate with /session/trust, not /session/identify",
         ));
@@ -143,12 +143,12 @@ pub async fn session_identify<S: Store>(
             cert.not_after(),
             &hash,
             now,
-            state.config.max_sessions_per_actor,
+            state.settings.limits.max_sessions_per_actor,
         )
         .await?;
     if !opened {
         return Err(super::too_many_sessions(
-            state.config.max_sessions_per_actor,
+            state.settings.limits.max_sessions_per_actor,
         ));
     }
     tracing::info!(fid = %fid, "foreign actor identified");

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{days, now, parse_csr};
 use crate::auth::{Auth, new_token};
-use crate::config::RegistrationMode;
+use crate::settings::{RegistrationPolicy, RegistrationRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, QueryOrBody};
 use crate::state::SharedState;
@@ -35,7 +35,7 @@ fn check_password(password: &str) -> ApiResult<()> {
 }
 
 fn local_fid<S>(state: &SharedState<S>, username: &str) -> ApiResult<FederationId> {
-    FederationId::from_parts(username, &state.config.domain).map_err(|e| {
+    FederationId::from_parts(username, &state.settings.domain).map_err(|e| {
         ApiError::new(
             ErrorCode::InvalidFederationId,
             format!("invalid username: {e}"),
@@ -51,12 +51,13 @@ fn local_fid<S>(state: &SharedState<S>, username: &str) -> ApiResult<FederationI
 /// transaction that creates the actor. The token is not stored with the actor.
 pub async fn register<S: Store>(
     State(state): State<SharedState<S>>,
+    crate::limits::ClientIp(client): crate::limits::ClientIp,
     JsonBody(req): JsonBody<register::Request>,
 ) -> ApiResult<(StatusCode, Json<register::Response>)> {
     let invite = registration_invite(&state, req.auth_payload.as_ref())?;
     let fid = local_fid(&state, &req.username)?;
     check_password(&req.password)?;
-    if state.config.admins.contains(&fid) {
+    if state.settings.admins.contains(&fid) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             format!(
@@ -66,6 +67,16 @@ pub async fn register<S: Store>(
         ));
     }
     super::check_auth_payload(&state, req.auth_payload.as_ref())?;
+    if let RegistrationPolicy::Custom(hook) = &state.settings.registration {
+        let request = RegistrationRequest {
+            fid: fid.clone(),
+            auth_payload: req.auth_payload.clone(),
+            client,
+        };
+        if let Err(refused) = hook.check(request).await {
+            return Err(ApiError::new(ErrorCode::Forbidden, refused.message));
+        }
+    }
     if state.store.actor_exists(&fid).await?.is_some() {
         return Err(ApiError::new(
             ErrorCode::FederationIdTaken,
@@ -136,19 +147,19 @@ fn invalid_invite() -> ApiError {
     )
 }
 
-/// Applies `--registration`: 403 when closed; in invite mode the hash of the
+/// Applies the [`RegistrationPolicy`]: 403 when closed; in invite mode the hash of the
 /// token in `auth_payload.invite` (403 without one); `None` when open.
 fn registration_invite<S>(
     state: &SharedState<S>,
     auth_payload: Option<&serde_json::Value>,
 ) -> ApiResult<Option<[u8; 32]>> {
-    match state.config.registration {
-        RegistrationMode::Open => Ok(None),
-        RegistrationMode::Closed => Err(ApiError::new(
+    match &state.settings.registration {
+        RegistrationPolicy::Open | RegistrationPolicy::Custom(_) => Ok(None),
+        RegistrationPolicy::Closed => Err(ApiError::new(
             ErrorCode::RegistrationClosed,
             "this server does not accept registrations; ask its operator for an account",
         )),
-        RegistrationMode::Invite => {
+        RegistrationPolicy::Invite => {
             let token = auth_payload
                 .and_then(|p| p.get(INVITE_FIELD))
                 .and_then(|t| t.as_str())
@@ -261,7 +272,7 @@ where
             csr,
             fid,
             now,
-            Some(days(state.config.actor_cert_days)),
+            Some(days(state.settings.certs.actor_cert_days)),
             serial,
         )
         .map_err(issue_error)?;
@@ -288,7 +299,7 @@ where
         Err(StoreError::NotFound) => Err(ApiError::unauthorized("the session ended meanwhile")),
         // The store's exact check (a concurrent trust took the last slot).
         Err(StoreError::LimitReached(_)) => Err(super::too_many_sessions(
-            state.config.max_sessions_per_actor,
+            state.settings.limits.max_sessions_per_actor,
         )),
         Err(e) => Err(e.into()),
     }
@@ -318,7 +329,7 @@ pub async fn trust_inner<S: Store>(
                     &hash,
                     now(),
                     &event,
-                    state.config.max_sessions_per_actor,
+                    state.settings.limits.max_sessions_per_actor,
                 )
                 .await
         }

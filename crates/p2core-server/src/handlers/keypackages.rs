@@ -50,7 +50,7 @@ async fn store<S: Store>(
     session: &LocalSession,
     kps: &[NewKeyPackage],
 ) -> ApiResult<()> {
-    let max = state.config.max_key_packages_per_session;
+    let max = state.settings.limits.max_key_packages_per_session;
     match state.store.add_key_packages(session, kps, now(), max).await {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict(m)) => Err(ApiError::new(ErrorCode::InvalidKeyPackage, m)),

@@ -50,9 +50,9 @@ pub(crate) fn check_auth_payload<S>(
     state: &crate::state::SharedState<S>,
     auth_payload: Option<&serde_json::Value>,
 ) -> Result<(), ApiError> {
-    let max = state.config.max_auth_payload_bytes;
+    let max = state.settings.limits.max_auth_payload_bytes;
     let len = auth_payload.map_or(0, |v| v.to_string().len());
-    if u64::try_from(len).unwrap_or(u64::MAX) > max {
+    if len > max {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
             format!("auth_payload is {len} bytes long; this server accepts at most {max}"),
@@ -69,7 +69,7 @@ pub(crate) async fn check_session_limit<S: crate::storage::Store>(
     state: &crate::state::SharedState<S>,
     actor_id: i64,
 ) -> Result<(), ApiError> {
-    let max = state.config.max_sessions_per_actor;
+    let max = state.settings.limits.max_sessions_per_actor;
     if state.store.live_session_count(actor_id, now()).await? >= max {
         return Err(too_many_sessions(max));
     }

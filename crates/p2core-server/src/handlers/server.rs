@@ -30,7 +30,7 @@ pub async fn challenge<S: Store>(
     crate::limits::ClientIp(client): crate::limits::ClientIp,
 ) -> ApiResult<Json<ChallengeString>> {
     let now = now();
-    let lifetime = std::time::Duration::from_secs(state.config.challenge_seconds);
+    let lifetime = state.settings.limits.challenge_lifetime;
     let c = ChallengeString::generate(now, lifetime);
     state.challenges.insert(&c, client, now).map_err(|e| {
         ApiError::new(
@@ -93,14 +93,14 @@ pub async fn rotate_server_key<S: Store>(
         crate::storage::Caller::Local(s) => state.store.is_operator_made(s.actor_id).await?,
         crate::storage::Caller::Foreign(_) => false,
     };
-    if !operator_made || !state.config.admins.contains(&fid) {
+    if !operator_made || !state.settings.admins.contains(&fid) {
         return Err(ApiError::new(
             ErrorCode::NotAdministrator,
             "only server administrators may rotate the server key",
         ));
     }
     let mut guard = state.keys.write().await;
-    let new = keys::rotate(&state.store, &state.config)
+    let new = keys::rotate(&state.store, &state.settings)
         .await
         .map_err(ApiError::internal)?;
     let pem = new.issuer.root().to_pem();
@@ -136,7 +136,7 @@ pub(crate) async fn local_actor<S: Store>(state: &SharedState<S>, fid: &str) -> 
             format!("invalid Federation ID: {e}"),
         )
     })?;
-    if fid.domain() != &state.config.domain {
+    if fid.domain() != &state.settings.domain {
         return Err(ApiError::not_found(format!(
             "{fid} is not an actor of this server"
         )));

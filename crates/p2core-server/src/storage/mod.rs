@@ -6,6 +6,7 @@
 //! that is committed before it returns: a write the API acknowledges is durable.
 
 pub mod bus;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod test_suite;
@@ -16,6 +17,7 @@ use p2core_types::events::EventPayload;
 use p2core_types::{FederationId, SessionId, UnixTimestamp};
 use tokio::sync::broadcast;
 
+pub use crate::auth::hash_token;
 pub use bus::{EventBatch, EventBus, LocalEventBus, SessionNotice, StoredEvent};
 
 /// Errors of the storage layer.
@@ -27,15 +29,16 @@ pub enum StoreError {
     /// A referenced row does not exist.
     #[error("not found")]
     NotFound,
-    /// The database failed.
+    /// The database (or whatever the backend uses) failed; the backend's own
+    /// error is inside.
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
     /// A row holds data this server cannot read back (corruption or a bug).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
-    /// A migration failed.
+    /// The database schema could not be brought up to date.
     #[error("migration error: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(String),
     /// A configured bound would be exceeded (the message says which; the caller answers 4xx).
     #[error("limit reached: {0}")]
     LimitReached(String),
@@ -210,6 +213,12 @@ pub struct InviteRecord {
 
 /// Persistent state. See the module docs for the durability contract.
 pub trait Store: Send + Sync + 'static {
+    /// Releases the backend's connections (a running server calls it when it
+    /// stops). The default does nothing.
+    fn close(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// Creates an actor; `Conflict` if the local name is taken.
     fn create_actor(
         &self,
@@ -496,6 +505,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes the events of sessions that ended or expired; returns how many.
     fn prune_events(&self, now: UnixTimestamp) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Queues `event` for the live local sessions of the actor `actor_id` (only
+    /// `session` when given) in one transaction, publishes what it committed
+    /// on the bus, and returns how many sessions it was queued for (0 when the
+    /// actor has no live session, or `session` is not live). Queues over the
+    /// per-session bound lose their oldest events, as with every other event.
+    fn queue_event(
+        &self,
+        actor_id: i64,
+        session: Option<&SessionId>,
+        event: &PendingEvent,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 
     // ---- registration invites (issue 13 item 12) ----
     /// `true` if the invite with this token hash exists, is not revoked, not

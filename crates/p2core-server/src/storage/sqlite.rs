@@ -4,7 +4,7 @@
 //! never race each other for the lock (no `SQLITE_BUSY` upgrades); reads use a
 //! separate pool of read-only connections that WAL lets run concurrently.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,7 +78,54 @@ fn parse_session(s: &str) -> StoreResult<SessionId> {
     SessionId::new(s).map_err(|e| StoreError::Corrupt(format!("stored session ID {s:?}: {e}")))
 }
 
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(e.to_string())
+    }
+}
+
+/// Settings of the bundled SQLite store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteSettings {
+    /// The database file (created with the schema on first open).
+    pub path: PathBuf,
+    /// Most events kept per session; when a new one would exceed it, the
+    /// session's oldest are dropped (default 1000).
+    pub max_pending_events: u32,
+}
+
+impl SqliteSettings {
+    /// The database at `path`, other settings at their defaults.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            max_pending_events: DEFAULT_MAX_PENDING_EVENTS,
+        }
+    }
+
+    /// Sets [`max_pending_events`](Self::max_pending_events) (at least 1).
+    #[must_use]
+    pub fn max_pending_events(mut self, max: u32) -> Self {
+        self.max_pending_events = max.max(1);
+        self
+    }
+}
+
 impl SqliteStore {
+    /// Opens (creating if needed) the database of `settings` and runs the migrations.
+    pub async fn open_with(settings: &SqliteSettings) -> StoreResult<Self> {
+        Ok(Self::open(&settings.path)
+            .await?
+            .with_max_pending_events(settings.max_pending_events))
+    }
+
     /// Opens (creating if needed) the database file and runs the migrations.
     pub async fn open(path: &Path) -> StoreResult<Self> {
         let base = SqliteConnectOptions::new()
@@ -200,11 +247,6 @@ impl SqliteStore {
         Ok(live.is_some())
     }
 
-    /// Closes both pools (checkpointing the WAL).
-    pub async fn close(&self) {
-        self.reader.close().await;
-        self.writer.close().await;
-    }
 
     async fn queue_for_other_sessions(
         tx: &mut Transaction<'_, Sqlite>,
@@ -1285,6 +1327,42 @@ impl Store for SqliteStore {
             dead.extend(rows);
         }
         Ok(dead)
+    }
+
+    /// Closes both pools (checkpointing the WAL).
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn queue_event(
+        &self,
+        actor_id: i64,
+        session: Option<&SessionId>,
+        event: &PendingEvent,
+        now: UnixTimestamp,
+    ) -> StoreResult<u64> {
+        let _order = self.publish_order.lock().await;
+        let mut tx = self.writer.begin().await?;
+        let rows = sqlx::query(
+            "INSERT INTO events (actor_id, session_id, n, op, d, created_at)
+             SELECT actor_id, session_id, ?1, ?2, ?3, ?4 FROM id_certs
+             WHERE actor_id = ?5 AND (?6 IS NULL OR session_id = ?6)
+               AND invalidated_at IS NULL AND not_after >= ?4
+             RETURNING id, actor_id, session_id",
+        )
+        .bind(event.n)
+        .bind(i64::from(event.op))
+        .bind(&event.d)
+        .bind(db_ts(now))
+        .bind(actor_id)
+        .bind(session.map(SessionId::as_str))
+        .fetch_all(&mut *tx)
+        .await?;
+        let queued = returned_events(&rows, event)?;
+        let n = u64::try_from(queued.len()).unwrap_or(u64::MAX);
+        self.commit_and_publish(tx, queued).await?;
+        Ok(n)
     }
 
     async fn prune_events(&self, now: UnixTimestamp) -> StoreResult<u64> {

@@ -1,0 +1,172 @@
+//! The operator's `admin` subcommands over [`p2core_server::admin`]: they open
+//! the SQLite database in `--data` directly. `create`, `reset-password` and
+//! `invite …` may run while the server runs, `renew-root` only while it is stopped.
+
+use clap::Subcommand;
+use p2core_server::admin::{self as ops, AdminError};
+use p2core_server::storage::Store;
+use p2core_server::storage::sqlite::SqliteStore;
+use p2core_types::{FederationId, UnixTimestamp};
+
+pub use p2core_server::admin::read_password;
+
+use crate::Config;
+
+/// `p2core-home-server admin …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Create the account NAME (an administrator when NAME@DOMAIN is given with
+    /// --admin); the password is read from the first line of stdin.
+    Create {
+        /// Local name of the account (the part before `@DOMAIN`).
+        name: String,
+    },
+    /// Set a new password for the account NAME (read from the first line of
+    /// stdin), make it operator-owned and end all its sessions.
+    ResetPassword {
+        /// Local name of the account.
+        name: String,
+    },
+    /// Replace the server's root certificate and key now (the old ones stay in
+    /// the history, as with a key rotation). Refused while a server runs on the
+    /// data directory (a running server renews by itself, see --root-renew-days).
+    RenewRoot,
+    /// Registration invites for `--registration invite`: create, list, revoke.
+    Invite {
+        /// What to do with invites.
+        #[command(subcommand)]
+        command: InviteCommand,
+    },
+}
+
+/// `p2core-home-server admin invite …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum InviteCommand {
+    /// Make an invite token (printed once, on the last line of the output; only its
+    /// hash is stored). The new user sends it as `auth_payload.invite` to `POST /register`.
+    Create {
+        /// Registrations it allows.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        uses: u32,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+    },
+    /// List every invite: id, creation and expiry (Unix seconds), uses, state.
+    List,
+    /// Revoke an invite (by the id `create` and `list` show); it cannot be used any more.
+    Revoke {
+        /// The invite's id.
+        id: i64,
+    },
+}
+
+fn admin_note(config: &Config, fid: &FederationId) -> String {
+    if config.admins.contains(fid) {
+        format!("{fid} is an administrator (given with --admin)")
+    } else {
+        format!(
+            "note: {fid} is not given with --admin, so it is an ordinary account until the \
+             server runs with --admin {fid}"
+        )
+    }
+}
+
+/// Runs one admin command; `password` is needed by `create` and `reset-password`.
+/// Returns the message to print on success.
+pub async fn run(
+    config: &Config,
+    command: &AdminCommand,
+    password: Option<String>,
+) -> Result<String, AdminError> {
+    let settings = config.settings();
+    settings
+        .validate()
+        .map_err(|e| AdminError::Usage(format!("invalid setting {e}")))?;
+    let password = || password.clone().ok_or_else(|| AdminError::Usage("a password is needed".into()));
+    let fid = |name| ops::local_fid(&settings, name);
+    if let AdminCommand::Create { name } | AdminCommand::ResetPassword { name } = command {
+        fid(name)?;
+    }
+    let store = SqliteStore::open_with(&config.builder().sqlite_settings()).await?;
+    let res = match command {
+        AdminCommand::Create { name } => {
+            match ops::create_account(&store, &settings, name, password()?).await {
+                Ok(fid) => Ok(format!("created {fid}; {}", admin_note(config, &fid))),
+                Err(AdminError::Exists(fid)) => Err(AdminError::Usage(format!(
+                    "{fid} already exists; `admin reset-password {name}` takes it over \
+                     (new password, all its sessions ended)"
+                ))),
+                Err(e) => Err(e),
+            }
+        }
+        AdminCommand::ResetPassword { name } => {
+            match ops::reset_password(&store, &settings, name, password()?).await {
+                Ok((fid, ended)) => Ok(format!(
+                    "new password set for {fid}; {ended} session(s) ended; {}",
+                    admin_note(config, &fid)
+                )),
+                Err(AdminError::NoSuchAccount(fid)) => Err(AdminError::Usage(format!(
+                    "{fid} does not exist; `admin create {name}` makes it"
+                ))),
+                Err(e) => Err(e),
+            }
+        }
+        AdminCommand::RenewRoot => match ops::renew_root(&store, &settings).await {
+            Ok(r) => Ok(format!(
+                "renewed the root certificate: serial {} (valid until {}) replaces {} (valid until {})",
+                r.new_serial, r.new_not_after, r.old_serial, r.old_not_after
+            )),
+            Err(AdminError::Busy(m)) => Err(AdminError::Usage(format!(
+                "{m}; stop it first (a running server renews its root by itself, \
+                 see --root-renew-days)"
+            ))),
+            Err(e) => Err(e),
+        },
+        AdminCommand::Invite { command } => invite(&store, command).await,
+    };
+    store.close().await;
+    res
+}
+
+async fn invite(store: &SqliteStore, command: &InviteCommand) -> Result<String, AdminError> {
+    match command {
+        InviteCommand::Create { uses, days } => {
+            let new = ops::create_invite(store, *uses, *days).await?;
+            Ok(format!(
+                "created invite {}: {uses} registration(s), valid until {} (Unix time); \
+                 the new user sends this token as auth_payload.invite (it is shown only now):\n{}",
+                new.id, new.expires.0, new.token
+            ))
+        }
+        InviteCommand::List => {
+            let now = UnixTimestamp::now();
+            let lines: Vec<String> = ops::list_invites(store)
+                .await?
+                .iter()
+                .map(|i| {
+                    let state = if i.revoked_at.is_some() {
+                        "revoked"
+                    } else if i.used >= i.max_uses {
+                        "used up"
+                    } else if i.expires_at <= now {
+                        "expired"
+                    } else {
+                        "usable"
+                    };
+                    format!(
+                        "invite {}: created {}, expires {}, used {} of {}, {state}",
+                        i.id, i.created_at.0, i.expires_at.0, i.used, i.max_uses
+                    )
+                })
+                .collect();
+            Ok(if lines.is_empty() { "no invites".into() } else { lines.join("\n") })
+        }
+        InviteCommand::Revoke { id } => match ops::revoke_invite(store, *id).await? {
+            true => Ok(format!("revoked invite {id}")),
+            false => Err(AdminError::Usage(format!(
+                "there is no unrevoked invite {id}; `admin invite list` shows them"
+            ))),
+        },
+    }
+}

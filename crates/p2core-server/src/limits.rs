@@ -486,7 +486,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_password_gate_never_runs_more_than_n_at_once() {
-        let gate = Arc::new(PasswordGate::new(2));
+        let gate = Arc::new(PasswordGate::new(Some(2)));
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (0..20)

@@ -39,6 +39,18 @@ pub enum AdminError {
     Keys(#[from] keys::KeyError),
 }
 
+/// Opens the bundled SQLite store for operator actions, as a server would:
+/// the key directory is made (mode 0700) or its modes checked first. A
+/// running server may have it open at the same time (SQLite allows it).
+#[cfg(feature = "sqlite")]
+pub async fn open_sqlite(
+    settings: &ServerSettings,
+    sqlite: &crate::storage::sqlite::SqliteSettings,
+) -> Result<crate::storage::sqlite::SqliteStore, AdminError> {
+    keys::secure_data_dir(&settings.keys.dir, &sqlite.path)?;
+    Ok(crate::storage::sqlite::SqliteStore::open_with(sqlite).await?)
+}
+
 /// Reads a password from the first line of `input` (without its line ending).
 pub fn read_password(input: &mut impl BufRead) -> Result<String, AdminError> {
     let mut line = String::new();

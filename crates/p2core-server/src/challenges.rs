@@ -172,6 +172,7 @@ impl ChallengeStore {
     }
 
     /// `true` if no challenge is outstanding.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.inner().map.is_empty()
     }

@@ -63,7 +63,6 @@ pub enum FederationError {
     Revoked,
 }
 
-
 /// Client side of federation, shared by all requests.
 pub struct Federation {
     fetcher: Fetcher,

@@ -32,9 +32,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The crate's README shows embedding next to routes of your own.
-//!
 //! [polyproto-core]: https://docs.polyphony.chat/Protocol%20Specifications/core/
+//!
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![doc = include_str!("../README.md")]
@@ -226,7 +225,10 @@ impl ServerBuilder {
     pub async fn build_with_store<S: Store>(self, store: S) -> Result<Server<S>, StartError> {
         self.settings.validate()?;
         let lock = keys::lock_data_dir(&self.settings.keys.dir)?;
-        keys::secure_data_dir(&self.settings.keys.dir, &self.settings.keys.dir.join(DATABASE_FILE))?;
+        keys::secure_data_dir(
+            &self.settings.keys.dir,
+            &self.settings.keys.dir.join(DATABASE_FILE),
+        )?;
         self.build_locked(store, lock).await
     }
 
@@ -236,7 +238,9 @@ impl ServerBuilder {
         lock: std::fs::File,
     ) -> Result<Server<S>, StartError> {
         let settings = self.settings;
-        store.prune_events(p2core_types::UnixTimestamp::now()).await?;
+        store
+            .prune_events(p2core_types::UnixTimestamp::now())
+            .await?;
         let keys = keys::load_or_create(&store, &settings).await?;
         let federation = Federation::new(&settings.federation).map_err(StartError::Federation)?;
         let challenges = ChallengeStore::new(
@@ -509,7 +513,6 @@ impl<S: Store> RunningServer<S> {
         self.server.state.store.close().await;
         res
     }
-
 }
 
 /// Completes on Ctrl-C, and on Unix also on SIGTERM.

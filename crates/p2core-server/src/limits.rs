@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Response};
 use p2core_types::ErrorCode;
 use tokio::sync::Semaphore;
 
-use crate::settings::{HttpSettings, LimitSettings};
 use crate::error::{ApiError, ApiResult};
+use crate::settings::{HttpSettings, LimitSettings};
 use crate::storage::{Caller, LocalSession};
 use buckets::{Buckets, Level};
 
@@ -53,11 +53,13 @@ impl ClientAddressPolicy {
     }
 
     /// Only the connecting peer's address counts.
+    #[cfg(test)]
     pub fn peer_only() -> Self {
         Self { trusted_proxies: 0 }
     }
 
     /// Behind `n` trusted proxies (0: the header is ignored).
+    #[cfg(test)]
     pub fn behind_proxies(n: u32) -> Self {
         Self { trusted_proxies: n }
     }
@@ -120,7 +122,8 @@ impl<S: Send + Sync> FromRequestParts<crate::state::SharedState<S>> for ClientIp
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(a)| a.ip());
-        let ip = state.client_addresses
+        let ip = state
+            .client_addresses
             .client_ip(&parts.headers, peer)
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         Ok(ClientIp(ip))
@@ -247,11 +250,6 @@ impl RateLimit {
     pub fn len(&self) -> usize {
         self.buckets.len()
     }
-
-    /// `true` if nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty()
-    }
 }
 
 /// The rate limits of the unauthenticated, expensive routes.
@@ -273,8 +271,9 @@ impl RateLimits {
     pub fn from_settings(limits: &LimitSettings, policy: ClientAddressPolicy) -> Self {
         let factor = limits.network_factor;
         let max = limits.max_tracked_clients;
-        let make =
-            |name, n: Option<u32>| RateLimit::new(name, n.unwrap_or(0), factor, max, policy).map(Arc::new);
+        let make = |name, n: Option<u32>| {
+            RateLimit::new(name, n.unwrap_or(0), factor, max, policy).map(Arc::new)
+        };
         Self {
             register: make("register", limits.register_per_minute),
             trust: make("session trust", limits.trust_per_minute),
@@ -379,16 +378,6 @@ impl SessionLimits {
         self.writes
             .check(&[(key, 0)])
             .map_err(|wait| limited("write", "from this session", wait))
-    }
-
-    /// Sessions and actors remembered now (each map at most `--rate-limit-max-entries`).
-    pub fn len(&self) -> usize {
-        self.claims.len() + self.writes.len()
-    }
-
-    /// `true` if nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn prune(&self) {

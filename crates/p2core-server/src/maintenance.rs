@@ -37,10 +37,16 @@ pub const PURGE_BATCH: u32 = 10_000;
 /// Starts the background task for `state`.
 pub fn spawn<S: Store>(state: &SharedState<S>) -> tokio::task::JoinHandle<()> {
     let weak = Arc::downgrade(state);
-    let prune_every = state.settings.limits.challenge_prune_interval.max(Duration::from_secs(1));
+    let prune_every = state
+        .settings
+        .limits
+        .challenge_prune_interval
+        .max(Duration::from_secs(1));
     // Rounds every half interval, re-checking sessions last confirmed at least half an
     // interval ago: no session goes longer than one interval without a check.
-    let recheck_every = Duration::from_secs((state.settings.federation.foreign_recheck_interval.as_secs() / 2).max(1));
+    let recheck_every = Duration::from_secs(
+        (state.settings.federation.foreign_recheck_interval.as_secs() / 2).max(1),
+    );
     tokio::spawn(async move {
         let mut prune = tokio::time::interval(prune_every);
         let mut recheck = tokio::time::interval(recheck_every);
@@ -69,14 +75,21 @@ pub fn spawn<S: Store>(state: &SharedState<S>) -> tokio::task::JoinHandle<()> {
 /// ones at their home servers.
 pub async fn recheck_foreign_sessions<S: Store>(state: &SharedState<S>) {
     let started = tokio::time::Instant::now();
-    let round_budget = Duration::from_secs((state.settings.federation.foreign_recheck_interval.as_secs() / 2).max(1));
+    let round_budget = Duration::from_secs(
+        (state.settings.federation.foreign_recheck_interval.as_secs() / 2).max(1),
+    );
     let now = now();
     match state.store.end_expired_foreign_sessions(now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(ended = n, "foreign sessions ended: certificate expired"),
         Err(e) => tracing::warn!(error = %e, "ending expired foreign sessions failed"),
     }
-    let grace = state.settings.federation.foreign_recheck_interval.as_secs().saturating_mul(2);
+    let grace = state
+        .settings
+        .federation
+        .foreign_recheck_interval
+        .as_secs()
+        .saturating_mul(2);
     let unconfirmed_before = UnixTimestamp(now.0.saturating_sub(grace));
     match state
         .store
@@ -161,7 +174,12 @@ async fn recheck_one<S: Store>(state: &SharedState<S>, session: ForeignSession) 
         Err(e @ (FederationError::Upstream { .. } | FederationError::BadRoot { .. })) => {
             // The home server could not answer: the session survives a short outage,
             // but not one longer than twice the re-check interval.
-            let grace = state.settings.federation.foreign_recheck_interval.as_secs().saturating_mul(2);
+            let grace = state
+                .settings
+                .federation
+                .foreign_recheck_interval
+                .as_secs()
+                .saturating_mul(2);
             let unconfirmed_for = now.0.saturating_sub(session.checked_at.0);
             tracing::warn!(fid = %session.fid, error = %e, unconfirmed_for, "foreign session re-check failed");
             unconfirmed_for > grace

@@ -39,8 +39,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::settings::HttpSettings;
 use crate::error::ApiError;
+use crate::settings::HttpSettings;
 use crate::slots::{KeyedSlot, KeyedSlots, address_key};
 
 /// Connection-level limits (from [`HttpSettings`]).

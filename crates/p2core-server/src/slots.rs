@@ -63,11 +63,13 @@ impl<K: Eq + Hash + Clone> KeyedSlots<K> {
     }
 
     /// Slots held by `key` right now.
+    #[cfg(test)]
     pub fn held_by(&self, key: &K) -> usize {
         lock(&self.held).get(key).copied().unwrap_or(0)
     }
 
     /// Keys with at least one slot out (the map's size).
+    #[cfg(test)]
     pub fn keys(&self) -> usize {
         lock(&self.held).len()
     }

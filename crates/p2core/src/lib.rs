@@ -26,6 +26,12 @@ pub use p2core_certs as certs;
 #[doc(inline)]
 pub use p2core_routes as routes;
 
+/// The server side as a library: route handlers, federation, limits, the
+/// gateway and event queue, keys and storage (`p2core-server`).
+#[cfg(feature = "server")]
+#[doc(inline)]
+pub use p2core_server as server;
+
 pub use p2core_types::{
     ChallengeString, CompletedChallenge, DomainName, ErrorBody, ErrorCode, FederationId, IdCert,
     IdCsr, SessionId, UnixTimestamp,

@@ -83,12 +83,16 @@ pub async fn run(
     settings
         .validate()
         .map_err(|e| AdminError::Usage(format!("invalid setting {e}")))?;
-    let password = || password.clone().ok_or_else(|| AdminError::Usage("a password is needed".into()));
+    let password = || {
+        password
+            .clone()
+            .ok_or_else(|| AdminError::Usage("a password is needed".into()))
+    };
     let fid = |name| ops::local_fid(&settings, name);
     if let AdminCommand::Create { name } | AdminCommand::ResetPassword { name } = command {
         fid(name)?;
     }
-    let store = SqliteStore::open_with(&config.builder().sqlite_settings()).await?;
+    let store = ops::open_sqlite(&settings, &config.builder().sqlite_settings()).await?;
     let res = match command {
         AdminCommand::Create { name } => {
             match ops::create_account(&store, &settings, name, password()?).await {
@@ -160,7 +164,11 @@ async fn invite(store: &SqliteStore, command: &InviteCommand) -> Result<String, 
                     )
                 })
                 .collect();
-            Ok(if lines.is_empty() { "no invites".into() } else { lines.join("\n") })
+            Ok(if lines.is_empty() {
+                "no invites".into()
+            } else {
+                lines.join("\n")
+            })
         }
         InviteCommand::Revoke { id } => match ops::revoke_invite(store, *id).await? {
             true => Ok(format!("revoked invite {id}")),

@@ -289,7 +289,6 @@ pub struct Config {
     pub gateway_identify_seconds: u64,
 }
 
-
 /// `0` means "off" on the command line; the settings say it with `None`.
 fn nonzero<T: PartialEq + Default>(v: T) -> Option<T> {
     (v != T::default()).then_some(v)

@@ -75,7 +75,10 @@ async fn flooding_challenge_and_identify_leaves_no_trace_after_pruning() {
     } else {
         assert!(issued >= 300, "{issued}");
     }
-    assert!(b.server().stats().outstanding_challenges <= 300, "the bound holds");
+    assert!(
+        b.server().stats().outstanding_challenges <= 300,
+        "the bound holds"
+    );
 
     // a challenge is outstanding for the real actor... (issued after room is made below)
     // garbage identify requests of every kind: all refused with JSON 4xx, none stored

@@ -442,7 +442,9 @@ async fn a_tarpit_home_server_does_not_hold_every_fetch_slot() {
     drop(stuck);
     let federation = b.server();
     assert!(
-        eventually(Duration::from_secs(10), || federation.stats().outbound_domains_in_flight
+        eventually(Duration::from_secs(10), || federation
+            .stats()
+            .outbound_domains_in_flight
             == 0
             && federation.stats().foreign_root_fetches_in_flight == 0)
         .await,
@@ -541,7 +543,9 @@ async fn a_cancelled_request_leaves_no_single_flight_entry() {
     drop(conn); // the client hangs up while its request waits for the root
     let federation = b.server();
     assert!(
-        eventually(Duration::from_secs(10), || federation.stats().foreign_root_fetches_in_flight
+        eventually(Duration::from_secs(10), || federation
+            .stats()
+            .foreign_root_fetches_in_flight
             == 0
             && federation.stats().outbound_domains_in_flight == 0)
         .await,

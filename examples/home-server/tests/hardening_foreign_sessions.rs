@@ -166,7 +166,14 @@ async fn ended_foreign_sessions_and_their_tokens_are_deleted() {
         .await
         .unwrap()
         .token;
-    let db = open_db(&b.server().settings().keys.dir.join(p2core_server::DATABASE_FILE)).await;
+    let db = open_db(
+        &b.server()
+            .settings()
+            .keys
+            .dir
+            .join(p2core_server::DATABASE_FILE),
+    )
+    .await;
     laptop
         .client
         .delete_session(&laptop.session_id)
@@ -207,7 +214,12 @@ async fn sessions_unconfirmed_beyond_twice_the_interval_end_however_many_are_due
         c.federation_timeout_seconds = 60;
     };
     let b = spawn_with(dir_b.path(), "b.localhost", &[], &peers, tweak).await;
-    let db_path = b.server().settings().keys.dir.join(p2core_server::DATABASE_FILE);
+    let db_path = b
+        .server()
+        .settings()
+        .keys
+        .dir
+        .join(p2core_server::DATABASE_FILE);
     b.stop().await.unwrap();
 
     // 600 sessions of the tarpit's actors, last confirmed 1000 s ago (> 2 × 100 s),

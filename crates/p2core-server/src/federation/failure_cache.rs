@@ -72,6 +72,7 @@ impl FailureCache {
     }
 
     /// `true` if there are no entries.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -127,6 +127,7 @@ impl RootCache {
     }
 
     /// `true` if nothing is cached.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -45,9 +45,9 @@ use p2core_types::gateway::GatewayInfo;
 use p2core_types::{ErrorCode, SessionId};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
 
-use crate::settings::GatewaySettings;
 use crate::error::ApiError;
 use crate::serve::{ConnSlot, SlotHandle};
+use crate::settings::GatewaySettings;
 use crate::slots::{KeyedSlot, KeyedSlots, address_key};
 use crate::state::{AppState, SharedState};
 use crate::storage::{EventBatch, SessionNotice, Store, StoredEvent};
@@ -262,11 +262,6 @@ impl Hub {
     /// Identified connections right now.
     pub fn live_connections(&self) -> u64 {
         self.live.load(Ordering::Relaxed)
-    }
-
-    /// Gateway slots free right now (of `--max-gateway-connections`).
-    pub fn free_slots(&self) -> usize {
-        self.slots.available_permits()
     }
 
     /// Takes the gateway slots of a new socket from `ip`, or the error answer.
@@ -621,11 +616,8 @@ pub async fn discovery<S: Store>(State(state): State<SharedState<S>>) -> Json<Ga
 /// `--max-gateway-connections-per-address`; an accepted socket takes over
 /// its connection's listener slot for its whole life.
 pub async fn upgrade<S: Store>(State(state): State<SharedState<S>>, req: Request) -> Response {
-    let ip = crate::limits::client_ip(
-        &req,
-        state.client_addresses,
-    )
-    .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let ip = crate::limits::client_ip(&req, state.client_addresses)
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let handle = req.extensions().get::<SlotHandle>().cloned();
     let (mut parts, _body) = req.into_parts();
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &state).await;

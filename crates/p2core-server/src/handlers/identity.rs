@@ -13,9 +13,9 @@ use serde::Deserialize;
 
 use super::{days, now, parse_csr};
 use crate::auth::{Auth, new_token};
-use crate::settings::{RegistrationPolicy, RegistrationRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, QueryOrBody};
+use crate::settings::{RegistrationPolicy, RegistrationRequest};
 use crate::state::SharedState;
 use crate::storage::{Caller, LocalSession, NewIdCert, PendingEvent, Store, StoreError};
 

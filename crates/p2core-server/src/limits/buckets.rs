@@ -144,11 +144,13 @@ impl<K: Hash + Eq + Ord + Clone> Buckets<K> {
     }
 
     /// `true` if no key is held.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The bound on [`len`](Self::len).
+    #[cfg(test)]
     pub fn max_keys(&self) -> usize {
         self.max_keys
     }

@@ -42,9 +42,9 @@ impl std::str::FromStr for Peer {
 
     /// Parses `DOMAIN=URL`, e.g. `example.com=https://example.com`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let (domain, url) = s
-            .split_once('=')
-            .ok_or_else(|| "expected DOMAIN=URL, e.g. example.com=https://example.com".to_owned())?;
+        let (domain, url) = s.split_once('=').ok_or_else(|| {
+            "expected DOMAIN=URL, e.g. example.com=https://example.com".to_owned()
+        })?;
         let domain = DomainName::new(domain).map_err(|e| e.to_string())?;
         Peer::new(domain, url)
     }
@@ -90,10 +90,30 @@ impl FederationSettings {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         let s = Duration::from_secs;
-        check_range("federation.root_cache_entries", self.root_cache_entries, 1, 1_000_000)?;
-        check_range("federation.connect_timeout", self.connect_timeout, s(1), s(60))?;
-        check_range("federation.request_timeout", self.request_timeout, s(1), s(120))?;
-        check_range("federation.max_body_bytes", self.max_body_bytes, 1024, 16 << 20)?;
+        check_range(
+            "federation.root_cache_entries",
+            self.root_cache_entries,
+            1,
+            1_000_000,
+        )?;
+        check_range(
+            "federation.connect_timeout",
+            self.connect_timeout,
+            s(1),
+            s(60),
+        )?;
+        check_range(
+            "federation.request_timeout",
+            self.request_timeout,
+            s(1),
+            s(120),
+        )?;
+        check_range(
+            "federation.max_body_bytes",
+            self.max_body_bytes,
+            1024,
+            16 << 20,
+        )?;
         check_range("federation.max_concurrent", self.max_concurrent, 1, 1024)?;
         check_range("federation.max_per_domain", self.max_per_domain, 1, 1024)?;
         if let Some(ttl) = self.failure_cache_ttl {

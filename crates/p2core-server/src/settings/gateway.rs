@@ -41,13 +41,43 @@ impl GatewaySettings {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         let ms = Duration::from_millis;
-        check_range("gateway.heartbeat_interval", self.heartbeat_interval, ms(50), ms(600_000))?;
-        check_range("gateway.max_message_bytes", self.max_message_bytes, 256, 16 << 20)?;
+        check_range(
+            "gateway.heartbeat_interval",
+            self.heartbeat_interval,
+            ms(50),
+            ms(600_000),
+        )?;
+        check_range(
+            "gateway.max_message_bytes",
+            self.max_message_bytes,
+            256,
+            16 << 20,
+        )?;
         check_range("gateway.rate_limit", self.rate_limit, 1, 1_000_000)?;
-        check_range("gateway.resume_window", self.resume_window, ms(0), ms(86_400_000))?;
-        check_range("gateway.write_timeout", self.write_timeout, ms(10), ms(600_000))?;
-        check_range("gateway.max_unacked_bytes", self.max_unacked_bytes, 1024, 64 << 20)?;
-        check_range("gateway.max_connections", self.max_connections, 1, 1_000_000)?;
+        check_range(
+            "gateway.resume_window",
+            self.resume_window,
+            ms(0),
+            ms(86_400_000),
+        )?;
+        check_range(
+            "gateway.write_timeout",
+            self.write_timeout,
+            ms(10),
+            ms(600_000),
+        )?;
+        check_range(
+            "gateway.max_unacked_bytes",
+            self.max_unacked_bytes,
+            1024,
+            64 << 20,
+        )?;
+        check_range(
+            "gateway.max_connections",
+            self.max_connections,
+            1,
+            1_000_000,
+        )?;
         if let Some(n) = self.max_connections_per_address {
             check_range("gateway.max_connections_per_address", n, 1, 1_000_000)?;
         }
@@ -57,6 +87,11 @@ impl GatewaySettings {
             1,
             10_000,
         )?;
-        check_range("gateway.identify_timeout", self.identify_timeout, ms(1000), ms(600_000))
+        check_range(
+            "gateway.identify_timeout",
+            self.identify_timeout,
+            ms(1000),
+            ms(600_000),
+        )
     }
 }

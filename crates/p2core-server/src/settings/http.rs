@@ -55,7 +55,12 @@ impl HttpSettings {
         check_range("http.body_timeout", self.body_timeout, second, day)?;
         check_range("http.request_timeout", self.request_timeout, second, day)?;
         check_range("http.idle_timeout", self.idle_timeout, second, day)?;
-        check_range("http.shutdown_grace", self.shutdown_grace, Duration::ZERO, day)?;
+        check_range(
+            "http.shutdown_grace",
+            self.shutdown_grace,
+            Duration::ZERO,
+            day,
+        )?;
         check_range("http.max_connections", self.max_connections, 1, 1_000_000)?;
         check_range("http.max_body_bytes", self.max_body_bytes, 64, 1 << 30)?;
         if let Some(n) = self.max_connections_per_address {

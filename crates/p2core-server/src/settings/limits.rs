@@ -62,32 +62,56 @@ impl LimitSettings {
             ("limits.trust_per_minute", self.trust_per_minute),
             ("limits.challenge_per_minute", self.challenge_per_minute),
             ("limits.identify_per_minute", self.identify_per_minute),
-            ("limits.keypackage_claims_per_minute", self.keypackage_claims_per_minute),
+            (
+                "limits.keypackage_claims_per_minute",
+                self.keypackage_claims_per_minute,
+            ),
             (
                 "limits.keypackage_claims_per_actor_per_minute",
                 self.keypackage_claims_per_actor_per_minute,
             ),
-            ("limits.session_writes_per_minute", self.session_writes_per_minute),
+            (
+                "limits.session_writes_per_minute",
+                self.session_writes_per_minute,
+            ),
         ];
         for (name, rate) in rates {
             if rate == Some(0) {
-                return Err(InvalidSetting::new(name, "0 allows nothing; use None for unlimited"));
+                return Err(InvalidSetting::new(
+                    name,
+                    "0 allows nothing; use None for unlimited",
+                ));
             }
         }
         let s = Duration::from_secs;
         check_range("limits.network_factor", self.network_factor, 1, 256)?;
-        check_range("limits.max_tracked_clients", self.max_tracked_clients, 16, 10_000_000)?;
+        check_range(
+            "limits.max_tracked_clients",
+            self.max_tracked_clients,
+            16,
+            10_000_000,
+        )?;
         if let Some(n) = self.argon2_concurrency {
             check_range("limits.argon2_concurrency", n, 1, 4096)?;
         }
-        check_range("limits.max_sessions_per_actor", self.max_sessions_per_actor, 1, 10_000)?;
+        check_range(
+            "limits.max_sessions_per_actor",
+            self.max_sessions_per_actor,
+            1,
+            10_000,
+        )?;
         check_range(
             "limits.max_key_packages_per_session",
             self.max_key_packages_per_session,
             1,
             100_000,
         )?;
-        check_range("limits.max_auth_payload_bytes", self.max_auth_payload_bytes, 0, 1 << 20)?;
+        check_range(
+            "limits.max_auth_payload_bytes",
+            self.max_auth_payload_bytes,
+            0,
+            1 << 20,
+        )?;
         check_range("limits.max_challenges", self.max_challenges, 1, 10_000_000)?;
         check_range(
             "limits.max_challenges_per_network",
@@ -95,7 +119,12 @@ impl LimitSettings {
             1,
             10_000_000,
         )?;
-        check_range("limits.challenge_lifetime", self.challenge_lifetime, s(10), s(3600))?;
+        check_range(
+            "limits.challenge_lifetime",
+            self.challenge_lifetime,
+            s(10),
+            s(3600),
+        )?;
         check_range(
             "limits.challenge_prune_interval",
             self.challenge_prune_interval,

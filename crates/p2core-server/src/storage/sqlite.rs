@@ -247,7 +247,6 @@ impl SqliteStore {
         Ok(live.is_some())
     }
 
-
     async fn queue_for_other_sessions(
         tx: &mut Transaction<'_, Sqlite>,
         actor_id: i64,

@@ -36,7 +36,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{RwLock, oneshot};
 use tokio::task::JoinHandle;
 
-use challenges::ChallengeStore;
 pub use config::Config;
 use federation::{Federation, FederationSettings};
 use state::AppState;
@@ -73,10 +72,6 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
     let keys = keys::load_or_create(&store, &config).await?;
     let federation = Federation::new(&config.peers, FederationSettings::from_config(&config))
         .map_err(|e| StartError::Config(format!("federation client: {e}")))?;
-    let challenges = ChallengeStore::new(
-        usize::try_from(config.max_challenges).unwrap_or(usize::MAX),
-        config.max_challenges_per_network,
-    );
     let passwords = limits::PasswordGate::new(config.argon2_concurrency);
     let rate_limits = limits::RateLimits::from_config(&config);
     let hub = Arc::new(gateway::Hub::new(gateway::HubLimits::from_config(&config)));
@@ -90,7 +85,6 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
         argon2: Argon2::default(),
         passwords,
         rate_limits,
-        challenges,
         gateway: hub,
         gateway_config,
     });

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use argon2::Argon2;
 use tokio::sync::RwLock;
 
-use crate::challenges::ChallengeStore;
 use crate::config::Config;
 use crate::federation::Federation;
 use crate::keys::ServerKeys;
@@ -27,8 +26,7 @@ pub struct AppState<S> {
     pub passwords: PasswordGate,
     /// Per-client-address rate limits of the expensive unauthenticated routes.
     pub rate_limits: RateLimits,
-    /// Outstanding challenge strings (in memory, bounded).
-    pub challenges: ChallengeStore,
+    // (Outstanding challenges moved into the store: `Store::issue_challenge`, issue 14 item 2.)
     /// Live gateway connections by session (routes committed events to them).
     pub gateway: Arc<crate::gateway::Hub>,
     /// Gateway parameters.

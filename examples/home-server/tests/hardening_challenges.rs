@@ -75,7 +75,7 @@ async fn flooding_challenge_and_identify_leaves_no_trace_after_pruning() {
     } else {
         assert!(issued >= 300, "{issued}");
     }
-    assert!(b.state().challenges.len() <= 300, "the bound holds");
+    assert!(b.state().store.challenges().len() <= 300, "the bound holds");
 
     // a challenge is outstanding for the real actor... (issued after room is made below)
     // garbage identify requests of every kind: all refused with JSON 4xx, none stored
@@ -118,7 +118,7 @@ async fn flooding_challenge_and_identify_leaves_no_trace_after_pruning() {
     // after expiry + pruning the store is back to its baseline (empty) and the database
     // did not grow at all
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !b.state().challenges.is_empty() {
+    while !b.state().store.challenges().is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "challenges were never pruned"

@@ -531,7 +531,7 @@ pub async fn acked_events_never_read_again(store: &impl Store) {
                     return (acked, round);
                 }
                 round += 1;
-                if round % 3 == 0 {
+                if round.is_multiple_of(3) {
                     // Through a cursor: everything up to the newest event read.
                     if let Some(&upto) = got.last() {
                         let removed = store

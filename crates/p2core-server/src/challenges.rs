@@ -1,15 +1,24 @@
 //! Outstanding challenge strings, kept in memory.
 //!
+//! Challenges belong to the storage contract ([`Store::issue_challenge`] and
+//! its siblings), so that a backend shared by several server instances can
+//! share them too. [`ChallengeStore`] is the in-process implementation the
+//! SQLite store uses: one process serves the database, so memory is shared by
+//! every request it answers.
+//!
 //! Issuing a challenge is a map insert under a short lock: no database write,
 //! no fsync. The map is bounded (`--max-challenges`), and so is each network's
 //! share of it (`--max-challenges-per-network`, per IPv6 /48 or IPv4 /24), so one
-//! network cannot fill the store for everyone. Entries are also kept in an
+//! network cannot fill the store for everyone; the bounds are passed with each
+//! insert. Entries are also kept in an
 //! expiry-ordered index: dropping expired challenges (by the periodic sweep,
 //! [`ChallengeStore::prune`], and right away when the store or a network's share
 //! is full) costs O(log n) per dropped entry, never a scan under the lock. A
 //! challenge is removed when it is used, so it can be used once. A restart
 //! forgets every outstanding challenge: clients then get
 //! `P2CORE_CHALLENGE_UNKNOWN` and fetch a new one (see docs/protocol-choices.md).
+//!
+//! [`Store::issue_challenge`]: crate::storage::Store::issue_challenge
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -78,47 +87,45 @@ impl Inner {
 }
 
 /// Bounded map from challenge text to its expiry and the network it was issued to.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ChallengeStore {
-    max: usize,
-    max_per_network: u64,
     inner: Mutex<Inner>,
 }
 
 impl ChallengeStore {
-    /// A store holding at most `max` challenges (at least 1), at most
-    /// `max_per_network` (at least 1) of them for one network.
-    pub fn new(max: usize, max_per_network: u64) -> Self {
-        Self {
-            max: max.max(1),
-            max_per_network: max_per_network.max(1),
-            inner: Mutex::new(Inner::default()),
-        }
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a challenge issued to `client`. When the store or the client's
-    /// network's share is full, expired entries are dropped first; if it is
-    /// still full, the challenge is refused.
+    /// Records a challenge issued to a client of `network`, keeping at most
+    /// `max` challenges (at least 1) in all and `max_per_network` (at least 1)
+    /// for one network. When the store or the network's share is full,
+    /// expired entries are dropped first; if it is still full, the challenge
+    /// is refused.
     pub fn insert(
         &self,
         challenge: &ChallengeString,
-        client: IpAddr,
+        network: Network,
         now: UnixTimestamp,
+        max: u64,
+        max_per_network: u64,
     ) -> Result<(), ChallengeStoreFull> {
-        let network = Network::share_of(client);
+        let max = usize::try_from(max.max(1)).unwrap_or(usize::MAX);
+        let max_per_network = max_per_network.max(1);
         let mut inner = self.inner();
         let held = |i: &Inner| i.per_network.get(&network).copied().unwrap_or(0);
-        if inner.map.len() >= self.max || held(&inner) >= self.max_per_network {
+        if inner.map.len() >= max || held(&inner) >= max_per_network {
             inner.expire(now);
         }
-        if held(&inner) >= self.max_per_network {
+        if held(&inner) >= max_per_network {
             return Err(ChallengeStoreFull::Network);
         }
-        if inner.map.len() >= self.max {
+        if inner.map.len() >= max {
             return Err(ChallengeStoreFull::Store);
         }
         let text = challenge.challenge().to_owned();
@@ -144,9 +151,15 @@ impl ChallengeStore {
         ChallengeString::new(challenge.to_owned(), expires).ok()
     }
 
-    /// Uses a challenge up: `true` for exactly one caller if it was outstanding.
-    pub fn take(&self, challenge: &str) -> bool {
-        self.inner().remove(challenge).is_some()
+    /// Uses a challenge up: `true` for exactly one caller if it is
+    /// outstanding and not expired at `now` (an expired one is left for
+    /// [`prune`](Self::prune)).
+    pub fn take(&self, challenge: &str, now: UnixTimestamp) -> bool {
+        let mut inner = self.inner();
+        match inner.map.get(challenge) {
+            Some(e) if e.expires >= now => inner.remove(challenge).is_some(),
+            _ => false,
+        }
     }
 
     /// Drops the challenges that expired before `now`; returns how many.
@@ -172,7 +185,6 @@ impl ChallengeStore {
     }
 
     /// `true` if no challenge is outstanding.
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.inner().map.is_empty()
     }
@@ -184,30 +196,40 @@ mod tests {
 
     use super::*;
 
+    fn net(ip: IpAddr) -> Network {
+        Network::share_of(ip)
+    }
+
     #[test]
     fn single_use_bounded_and_pruned() {
-        let store = ChallengeStore::new(2, 10);
+        let store = ChallengeStore::new();
+        let ins = |c: &ChallengeString, ip: IpAddr, now| store.insert(c, net(ip), now, 2, 10);
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let now = UnixTimestamp(1000);
         let a = ChallengeString::generate(now, Duration::from_secs(10));
         let b = ChallengeString::generate(now, Duration::from_secs(20));
-        store.insert(&a, ip, now).unwrap();
-        store.insert(&b, ip, now).unwrap();
+        ins(&a, ip, now).unwrap();
+        ins(&b, ip, now).unwrap();
         let c = ChallengeString::generate(now, Duration::from_secs(10));
         assert_eq!(
-            store.insert(&c, ip, now),
+            ins(&c, ip, now),
             Err(ChallengeStoreFull::Store),
             "full of unexpired challenges"
         );
         assert_eq!(store.get(a.challenge()).unwrap().expires(), a.expires());
-        assert!(store.take(a.challenge()));
-        assert!(!store.take(a.challenge()), "a challenge is used once");
+        assert!(store.take(a.challenge(), now));
+        assert!(!store.take(a.challenge(), now), "a challenge is used once");
         assert!(store.get(a.challenge()).is_none());
+        assert!(
+            !store.take(b.challenge(), UnixTimestamp(1021)),
+            "an expired challenge is not accepted"
+        );
+        assert!(store.get(b.challenge()).is_some(), "but kept for pruning");
         // once b expired, a full store makes room by dropping it
-        store.insert(&c, ip, now).unwrap();
+        ins(&c, ip, now).unwrap();
         let later = UnixTimestamp(1025);
         let d = ChallengeString::generate(later, Duration::from_secs(10));
-        store.insert(&d, ip, later).unwrap();
+        ins(&d, ip, later).unwrap();
         assert_eq!(store.len(), 1, "b and c expired and were dropped");
         assert_eq!(store.len_for(ip), 1);
         assert_eq!(store.prune(UnixTimestamp(2000)), 1);
@@ -217,14 +239,16 @@ mod tests {
 
     #[test]
     fn one_network_gets_only_its_share() {
-        let store = ChallengeStore::new(100, 3);
+        let store = ChallengeStore::new();
         let now = UnixTimestamp(1000);
         let ip = |s: String| s.parse::<IpAddr>().unwrap();
         let issue = |client: IpAddr| {
             store.insert(
                 &ChallengeString::generate(now, Duration::from_secs(60)),
-                client,
+                net(client),
                 now,
+                100,
+                3,
             )
         };
         // many addresses of one /48 (and of one IPv4 /24): three challenges in all
@@ -252,14 +276,14 @@ mod tests {
 
     #[test]
     fn a_full_store_drops_only_expired_entries_in_expiry_order() {
-        let store = ChallengeStore::new(1000, 1000);
+        let store = ChallengeStore::new();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.3.1".parse().unwrap();
         for i in 0..1000u64 {
             let t = UnixTimestamp(i);
             let c = ChallengeString::generate(t, Duration::from_secs(10));
             store
-                .insert(&c, if i % 2 == 0 { ip } else { other }, t)
+                .insert(&c, net(if i % 2 == 0 { ip } else { other }), t, 1000, 1000)
                 .unwrap();
         }
         // at t = 1005 the challenges issued before t = 995 have expired: 995 of them;
@@ -268,8 +292,10 @@ mod tests {
         store
             .insert(
                 &ChallengeString::generate(t, Duration::from_secs(10)),
-                ip,
+                net(ip),
                 t,
+                1000,
+                1000,
             )
             .unwrap();
         assert_eq!(store.len(), 6);

@@ -22,7 +22,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let server = Server::builder(DomainName::new("example.com")?)
-//!     .keys(KeySettings::new().dir("/var/lib/p2core"))
+//!     .keys(KeySettings::new().dir("/var/lib/p2core".into()))
 //!     .http(HttpSettings::new().max_connections(4096))
 //!     .build()
 //!     .await?;
@@ -79,7 +79,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{RwLock, watch};
 use tokio::task::JoinHandle;
 
-use challenges::ChallengeStore;
 use federation::Federation;
 use settings::{
     CertSettings, FederationSettings, GatewaySettings, HttpSettings, InvalidSetting, KeySettings,
@@ -243,10 +242,6 @@ impl ServerBuilder {
             .await?;
         let keys = keys::load_or_create(&store, &settings).await?;
         let federation = Federation::new(&settings.federation).map_err(StartError::Federation)?;
-        let challenges = ChallengeStore::new(
-            settings.limits.max_challenges,
-            settings.limits.max_challenges_per_network,
-        );
         let client_addresses = limits::ClientAddressPolicy::from_settings(&settings.http);
         let passwords = limits::PasswordGate::new(settings.limits.argon2_concurrency);
         let rate_limits = limits::RateLimits::from_settings(&settings.limits, client_addresses);
@@ -264,7 +259,6 @@ impl ServerBuilder {
             argon2: Argon2::default(),
             passwords,
             rate_limits,
-            challenges,
             gateway: hub,
             gateway_config,
         });
@@ -355,7 +349,6 @@ impl<S: Store> Server<S> {
     pub fn stats(&self) -> ServerStats {
         let s = &self.state;
         ServerStats {
-            outstanding_challenges: s.challenges.len(),
             gateway_connections: s.gateway.live_connections(),
             gateway_resume_records: s.gateway.resume_records(),
             rate_limit_entries: s.rate_limits.entries(),
@@ -364,12 +357,6 @@ impl<S: Store> Server<S> {
             foreign_root_fetches_in_flight: s.federation.roots_in_flight(),
             unreachable_domains: s.federation.failed_domains(),
         }
-    }
-
-    /// Challenges outstanding for the network of `client` (IPv6 /48, IPv4 /24),
-    /// which [`LimitSettings::max_challenges_per_network`] bounds.
-    pub fn outstanding_challenges_for(&self, client: std::net::IpAddr) -> u64 {
-        self.state.challenges.len_for(client)
     }
 
     /// Serves [`app`](Self::app) on `listener` with the server's accept loop
@@ -440,8 +427,6 @@ impl<S: Store> Server<S> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerStats {
-    /// Challenges issued, not used and not yet pruned.
-    pub outstanding_challenges: usize,
     /// Gateway sockets open now.
     pub gateway_connections: u64,
     /// Ended gateway connections kept for Resume.

@@ -56,9 +56,10 @@ pub fn spawn<S: Store>(state: &SharedState<S>) -> tokio::task::JoinHandle<()> {
             tokio::select! {
                 _ = prune.tick() => {
                     let Some(state) = weak.upgrade() else { break };
-                    let removed = state.challenges.prune(now());
-                    if removed > 0 {
-                        tracing::debug!(removed, "expired challenges pruned");
+                    match state.store.prune_challenges(now()).await {
+                        Ok(0) => {}
+                        Ok(removed) => tracing::debug!(removed, "expired challenges pruned"),
+                        Err(e) => tracing::warn!(error = %e, "pruning expired challenges failed"),
                     }
                 }
                 _ = recheck.tick() => {

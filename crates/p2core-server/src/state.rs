@@ -5,7 +5,6 @@ use std::sync::Arc;
 use argon2::Argon2;
 use tokio::sync::RwLock;
 
-use crate::challenges::ChallengeStore;
 use crate::federation::Federation;
 use crate::keys::ServerKeys;
 use crate::limits::{ClientAddressPolicy, PasswordGate, RateLimits};
@@ -29,8 +28,6 @@ pub(crate) struct AppState<S> {
     pub passwords: PasswordGate,
     /// Per-client-address rate limits of the expensive unauthenticated routes.
     pub rate_limits: RateLimits,
-    /// Outstanding challenge strings (in memory, bounded).
-    pub challenges: ChallengeStore,
     /// Live gateway connections by session (routes committed events to them).
     pub gateway: Arc<crate::gateway::Hub>,
     /// Gateway parameters.

@@ -112,7 +112,7 @@ impl Harness {
     pub async fn new(dir: &Path) -> Result<Self, HarnessError> {
         let domain = p2core_types::DomainName::new("localhost").map_err(err)?;
         let server = crate::ServerBuilder::new(domain)
-            .keys(crate::settings::KeySettings::new().dir(dir))
+            .keys(crate::settings::KeySettings::new().dir(dir.to_path_buf()))
             .build()
             .await
             .map_err(err)?;

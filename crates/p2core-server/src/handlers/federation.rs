@@ -116,7 +116,11 @@ pub async fn session_identify<S: Store>(
             "this server did not issue that challenge, or it was used already",
         )
     };
-    let issued = state.challenges.get(challenge).ok_or_else(unknown)?;
+    let issued = state
+        .store
+        .issued_challenge(challenge)
+        .await?
+        .ok_or_else(unknown)?;
     issued
         .verify_solution(&req.completed_challenge.signature, key, now)
         .map_err(|e| match e {
@@ -130,7 +134,7 @@ pub async fn session_identify<S: Store>(
         .verify_foreign_cert(&cert, UnixTimestamp::now())
         .await
         .map_err(federation_error)?;
-    if !state.challenges.take(challenge) {
+    if !state.store.take_challenge(challenge, now).await? {
         return Err(unknown());
     }
     let (token, hash) = new_token();

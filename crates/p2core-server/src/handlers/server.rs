@@ -32,12 +32,22 @@ pub async fn challenge<S: Store>(
     let now = now();
     let lifetime = state.settings.limits.challenge_lifetime;
     let c = ChallengeString::generate(now, lifetime);
-    state.challenges.insert(&c, client, now).map_err(|e| {
-        ApiError::new(
-            ErrorCode::Unavailable,
-            format!("{e}; try again in a moment"),
+    state
+        .store
+        .issue_challenge(
+            &c,
+            crate::limits::Network::share_of(client),
+            now,
+            u64::try_from(state.settings.limits.max_challenges).unwrap_or(u64::MAX),
+            state.settings.limits.max_challenges_per_network,
         )
-    })?;
+        .await?
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                format!("{e}; try again in a moment"),
+            )
+        })?;
     Ok(Json(c))
 }
 

@@ -98,8 +98,8 @@ macro_rules! settings {
             $(
                 $(#[$fmeta])*
                 #[must_use]
-                pub fn $field(mut self, value: impl Into<$ty>) -> Self {
-                    self.$field = value.into();
+                pub fn $field(mut self, value: $ty) -> Self {
+                    self.$field = value;
                     self
                 }
             )*

@@ -14,11 +14,14 @@ pub mod test_suite;
 use std::future::Future;
 
 use p2core_types::events::EventPayload;
-use p2core_types::{FederationId, SessionId, UnixTimestamp};
+use p2core_types::{ChallengeString, FederationId, SessionId, UnixTimestamp};
 use tokio::sync::broadcast;
 
 pub use crate::auth::hash_token;
 pub use bus::{EventBatch, EventBus, LocalEventBus, SessionNotice, StoredEvent};
+// Challenges are part of the storage contract (issue 14 item 2).
+pub use crate::challenges::{ChallengeStore, ChallengeStoreFull};
+pub use crate::limits::Network;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -559,4 +562,50 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTimestamp,
         token_hash: &[u8; 32],
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    // ---- challenges of `GET /challenge` (issue 14 item 2) ----
+    //
+    // Part of the store so that server instances sharing one backend share
+    // them: a challenge issued by one instance can be answered at another,
+    // once in all. A backend serving one process may keep them in memory
+    // (the SQLite store does: no write per `GET /challenge`); a restart may
+    // forget them (clients then fetch a new one).
+
+    /// Records `challenge` as issued to a client of `network` at `now`. When
+    /// `max_outstanding` challenges (at least 1) are outstanding in all, or
+    /// `max_per_network` (at least 1) for `network`, expired ones are dropped
+    /// first; if a bound is still reached, nothing is stored and the inner
+    /// result says which bound (`Network` when both are). The bounds are exact
+    /// under concurrent issues. Issuing the same text twice keeps the first.
+    fn issue_challenge(
+        &self,
+        challenge: &ChallengeString,
+        network: Network,
+        now: UnixTimestamp,
+        max_outstanding: u64,
+        max_per_network: u64,
+    ) -> impl Future<Output = StoreResult<Result<(), ChallengeStoreFull>>> + Send;
+
+    /// The challenge as issued (text and expiry) while it is outstanding:
+    /// not taken and not pruned, expired or not (so that the caller can tell
+    /// an expired challenge from an unknown one). Does not use it up.
+    fn issued_challenge(
+        &self,
+        challenge: &str,
+    ) -> impl Future<Output = StoreResult<Option<ChallengeString>>> + Send;
+
+    /// Uses a challenge up: `true` for exactly one caller (also among
+    /// concurrent ones) if it is outstanding and not expired at `now`
+    /// (`now` > expiry); `false` otherwise, and an expired challenge is never
+    /// accepted.
+    fn take_challenge(
+        &self,
+        challenge: &str,
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Drops the challenges that expired before `now` (and only those);
+    /// returns how many.
+    fn prune_challenges(&self, now: UnixTimestamp)
+    -> impl Future<Output = StoreResult<u64>> + Send;
 }

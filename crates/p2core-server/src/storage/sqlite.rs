@@ -15,6 +15,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::*;
 
+mod challenges;
 mod invites;
 
 /// The embedded migrations (`crates/p2core-server/migrations`).
@@ -32,6 +33,8 @@ pub struct SqliteStore {
     publish_order: Arc<tokio::sync::Mutex<()>>,
     /// Most events kept per session; older ones are dropped first.
     max_pending_events: i64,
+    /// Outstanding challenges, in memory (see `sqlite/challenges.rs`); shared by clones.
+    challenges: Arc<crate::challenges::ChallengeStore>,
 }
 
 /// Default of [`SqliteStore::with_max_pending_events`].
@@ -149,6 +152,7 @@ impl SqliteStore {
             bus: LocalEventBus::default(),
             publish_order: Arc::new(tokio::sync::Mutex::new(())),
             max_pending_events: i64::from(DEFAULT_MAX_PENDING_EVENTS),
+            challenges: Arc::default(),
         })
     }
 
@@ -1410,5 +1414,30 @@ impl Store for SqliteStore {
     ) -> StoreResult<i64> {
         self.create_actor_with_invite_impl(fid, password_hash, auth_payload, now, token_hash)
             .await
+    }
+
+    async fn issue_challenge(
+        &self,
+        challenge: &ChallengeString,
+        network: Network,
+        now: UnixTimestamp,
+        max_outstanding: u64,
+        max_per_network: u64,
+    ) -> StoreResult<Result<(), ChallengeStoreFull>> {
+        Ok(self
+            .challenges
+            .insert(challenge, network, now, max_outstanding, max_per_network))
+    }
+
+    async fn issued_challenge(&self, challenge: &str) -> StoreResult<Option<ChallengeString>> {
+        Ok(self.challenges.get(challenge))
+    }
+
+    async fn take_challenge(&self, challenge: &str, now: UnixTimestamp) -> StoreResult<bool> {
+        Ok(self.challenges.take(challenge, now))
+    }
+
+    async fn prune_challenges(&self, now: UnixTimestamp) -> StoreResult<u64> {
+        Ok(u64::try_from(self.challenges.prune(now)).unwrap_or(u64::MAX))
     }
 }

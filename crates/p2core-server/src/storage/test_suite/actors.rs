@@ -63,13 +63,21 @@ pub async fn operator_actors_and_password_reset(store: &impl Store) {
     assert!(store.is_operator_made(admin).await.expect("flag"));
 
     let (a, ta) = session(store, alice, "session-a").await;
-    let (b, tb) = session(store, alice, "session-b").await;
+    let (b, tb) = session(store, alice, "session-b").await; // queues one for a
     let mut notices = store.subscribe_sessions();
     let ended = store
         .reset_actor_password(&fid("alice"), "newhash", now())
         .await
         .expect("reset");
     assert_eq!(ended, Some(2));
+    assert!(
+        store
+            .take_events(alice, &a.session_id)
+            .await
+            .expect("take")
+            .is_empty(),
+        "the ended sessions' queues survived the reset"
+    );
     assert!(local(store, &ta).await.is_none(), "old token still works");
     assert!(local(store, &tb).await.is_none(), "old token still works");
     assert_eq!(
@@ -159,5 +167,70 @@ pub async fn root_certificate_history(store: &impl Store) {
     assert!(
         pending.iter().any(|e| e.d.contains("rotated")),
         "{pending:?}"
+    );
+}
+
+/// A new root certificate queues its event for every live local session of
+/// every actor, and for no expired or ended one; without an event, nothing
+/// is queued.
+pub async fn root_rotation_event_reaches_every_live_local_session(store: &impl Store) {
+    let alice = setup(store, "alice").await;
+    let bob = setup(store, "bob").await;
+    let (a1, _) = session(store, alice, "session-1").await;
+    let (a2, _) = session(store, alice, "session-2").await;
+    let (b1, _) = session(store, bob, "session-1").await;
+    let soon = now().saturating_add(30);
+    let (short, _) = session_until(store, bob, "session-s", soon).await;
+    let (gone, _) = session(store, bob, "session-g").await;
+    store
+        .end_session(bob, &gone.session_id, now(), &no_event)
+        .await
+        .expect("end");
+    let read = |s: LocalSession| async move {
+        store
+            .pending_events(s.actor_id, &s.session_id, s.cert_serial, 0)
+            .await
+            .expect("pending")
+            .iter()
+            .filter(|e| e.d.contains("root-"))
+            .map(|e| e.d.to_string())
+            .collect::<Vec<_>>()
+    };
+    store
+        .insert_server_cert(2, "PEM 2", "k2", now(), None)
+        .await
+        .expect("a root without event");
+    for s in [&a1, &a2, &b1, &short] {
+        assert!(
+            read(s.clone()).await.is_empty(),
+            "an event nobody asked for"
+        );
+    }
+    // At a time the short session has expired.
+    let later = soon.saturating_add(1);
+    store
+        .insert_server_cert(3, "PEM 3", "k3", later, Some(event("root-3")))
+        .await
+        .expect("a root with event");
+    for s in [&a1, &a2, &b1] {
+        assert_eq!(
+            read(s.clone()).await,
+            vec!["{\"tag\":\"root-3\"}".to_owned()],
+            "{} of actor {}",
+            s.session_id.as_str(),
+            s.actor_id
+        );
+    }
+    assert!(
+        read(short.clone()).await.is_empty(),
+        "an expired session was told"
+    );
+    assert!(
+        store
+            .take_events(bob, &gone.session_id)
+            .await
+            .expect("take")
+            .is_empty(),
+        "an ended session was told"
     );
 }

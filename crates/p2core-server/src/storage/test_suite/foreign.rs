@@ -17,9 +17,10 @@ pub async fn foreign_session_lifecycle(store: &impl Store) {
     let f = foreign_fid("visitor");
     let day = now().saturating_add(DAY);
     let t1 = token();
+    let opened_at = now();
     assert!(
         store
-            .open_foreign_session(&f, &sid("session-1"), "PEM 1", day, &t1, now(), 2)
+            .open_foreign_session(&f, &sid("session-1"), "PEM 1", day, &t1, opened_at, 2)
             .await
             .expect("open")
     );
@@ -28,7 +29,7 @@ pub async fn foreign_session_lifecycle(store: &impl Store) {
         (&s1.fid, s1.session_id.as_str(), s1.cert_pem.as_str()),
         (&f, "session-1", "PEM 1")
     );
-    assert_eq!(s1.not_after, day);
+    assert_eq!((s1.not_after, s1.checked_at), (day, opened_at));
     // Re-opening the same session ends the old one.
     let t1b = token();
     assert!(
@@ -248,5 +249,36 @@ pub async fn foreign_session_upkeep(store: &impl Store) {
     assert!(
         foreign(store, &sessions[0].1).await.is_some(),
         "a live session was deleted"
+    );
+}
+
+/// Concurrent re-opens of one foreign session (same FID and session ID):
+/// each ends the previous one, so exactly one stays live, and none counts
+/// against the per-actor limit as another session.
+pub async fn foreign_reopen_leaves_one_live_session_under_concurrency(store: &impl Store) {
+    let f = foreign_fid("visitor");
+    let s = sid("session-1");
+    let day = now().saturating_add(DAY);
+    let tokens: Vec<[u8; 32]> = (0..10).map(|_| token()).collect();
+    let results = on_threads(tokens.len(), |i| {
+        store.open_foreign_session(&f, &s, "PEM", day, &tokens[i], now(), 1)
+    });
+    let opened: Vec<bool> = results.into_iter().map(|r| r.expect("open")).collect();
+    assert!(
+        opened.iter().all(|o| *o),
+        "a re-open was refused: {opened:?}"
+    );
+    let live = join_all(tokens.iter().map(|t| foreign(store, t))).await;
+    assert_eq!(
+        live.iter().filter(|s| s.is_some()).count(),
+        1,
+        "live sessions of one foreign session ID"
+    );
+    // The actor holds one session: a second session ID is over the limit of 1.
+    assert!(
+        !store
+            .open_foreign_session(&f, &sid("session-2"), "PEM", day, &token(), now(), 1)
+            .await
+            .expect("open")
     );
 }

@@ -79,4 +79,16 @@ pub async fn invites_used_up_atomically(store: &impl Store) {
     let list = store.list_invites().await.expect("list");
     assert_eq!(list.iter().map(|i| i.id).collect::<Vec<_>>(), vec![id, id2]);
     assert_eq!(list[1].revoked_at, Some(t0));
+
+    // Concurrent revocations of one invite: exactly one reports it revoked.
+    let third = token();
+    let id3 = store
+        .create_invite(&third, 0, t0, week)
+        .await
+        .expect("invite");
+    let revoked = on_threads(10, |_| store.revoke_invite(id3, t0));
+    let revoked: Vec<bool> = revoked.into_iter().map(|r| r.expect("revoke")).collect();
+    assert_eq!(revoked.iter().filter(|r| **r).count(), 1, "{revoked:?}");
+    let list = store.list_invites().await.expect("list");
+    assert_eq!(list[2].max_uses, 1, "an invite allows at least one use");
 }

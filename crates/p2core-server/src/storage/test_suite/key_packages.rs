@@ -169,3 +169,74 @@ pub async fn key_package_claims_never_duplicate_under_concurrency(store: &impl S
     );
     assert_eq!(handed.len(), PACKAGES, "{handed:?}");
 }
+
+/// An upload racing a rotation of its certificate never survives it: each
+/// upload either fails with `NotFound` or is deleted by the rotation, so no
+/// claim hands out a package of the old certificate; uploads with the new
+/// certificate work.
+pub async fn key_package_upload_racing_rotation_never_survives(store: &impl Store) {
+    const UPLOADERS: usize = 8;
+    let alice = setup(store, "alice").await;
+    let day = now().saturating_add(DAY);
+    for round in 0..4 {
+        let id = format!("session-{round}");
+        let (a, _) = session(store, alice, &id).await;
+        let (nc, nt) = (cert(&id, day), token());
+        let packages: Vec<NewKeyPackage> = (0..UPLOADERS)
+            .map(|i| key_package(&format!("{round}-{i}"), day, false))
+            .collect();
+        let ev = event("r");
+        let results = on_threads(UPLOADERS + 1, |i| {
+            let (a, nc, nt, ev, packages) = (&a, &nc, &nt, &ev, &packages);
+            async move {
+                if i == UPLOADERS {
+                    store.rotate_session(a, nc, nt, now(), ev).await
+                } else {
+                    store
+                        .add_key_packages(a, &packages[i..=i], now(), 1000)
+                        .await
+                }
+            }
+        });
+        assert!(results[UPLOADERS].is_ok(), "{results:?}");
+        assert!(
+            results[..UPLOADERS]
+                .iter()
+                .all(|r| r.is_ok() || matches!(r, Err(StoreError::NotFound))),
+            "{results:?}"
+        );
+        let claimed = store
+            .claim_key_packages(alice, now(), 0, &no_low_event)
+            .await
+            .expect("claim");
+        assert!(
+            claimed.is_empty(),
+            "a package of the rotated-away certificate survived: {claimed:?}"
+        );
+        let a2 = local(store, &nt).await.expect("the new token resolves");
+        store
+            .add_key_packages(
+                &a2,
+                &[key_package(&format!("{round}-new"), day, false)],
+                now(),
+                1000,
+            )
+            .await
+            .expect("upload with the new certificate");
+        let claimed = store
+            .claim_key_packages(alice, now(), 0, &no_low_event)
+            .await
+            .expect("claim");
+        assert_eq!(
+            claimed
+                .iter()
+                .map(|c| c.body_b64.as_str())
+                .collect::<Vec<_>>(),
+            vec![format!("kp-{round}-new").as_str()]
+        );
+        store
+            .end_session(alice, &a2.session_id, now(), &no_event)
+            .await
+            .expect("end");
+    }
+}

@@ -5,9 +5,11 @@
 //! from an empty, freshly migrated store and panics (an ordinary assertion)
 //! when the backend breaks the contract. The cases cover what the handlers,
 //! the gateway and the background jobs rely on, including the concurrency and
-//! ordering rules: event ids in commit order, single-use rotations, session
-//! ends and invite uses, KeyPackages never handed out twice, and the
-//! sessions-per-actor limits exact under concurrent requests. Concurrent
+//! ordering rules: event ids in commit order (as a cursor reader and a bus
+//! subscriber see them), session notices before later events, single-use
+//! challenges, rotations, session ends and invite uses, KeyPackages never
+//! handed out twice, and the sessions-per-actor and challenge bounds exact
+//! under concurrent requests. Concurrent
 //! requests run on separate threads, each with its own runtime, so they
 //! truly race inside the backend, as they do under a busy server.
 //!
@@ -35,12 +37,117 @@
 //! run one fails it. The SQLite store runs the suite in
 //! `crates/p2core-server/tests/store_suite.rs`.
 //!
-//! The cases are grouped by area, one file each: actors and root
-//! certificates, local sessions, the event queue, KeyPackages, invites and
-//! foreign sessions. Times are taken from the system clock (the queue reads
-//! check certificate liveness at the current time), with explicit past or
-//! future `now` arguments where a method takes one. A new `Store` method
-//! gets its case here and its name in the macro's list.
+//! The cases are grouped by area, one file each. Times are taken from the
+//! system clock (the queue reads check certificate liveness at the current
+//! time), with explicit past or future `now` arguments where a method takes
+//! one. A new `Store` method gets its case here, its line below and its name
+//! in the macro's list.
+//!
+//! # The cases, by contract
+//!
+//! Actors and root certificates (`actors.rs`):
+//! - `actors_unique_and_found`: `create_actor` (`Conflict` on a taken name,
+//!   also for `create_operator_actor`; exactly one of concurrent
+//!   registrations of a name wins), `actor_by_local_name`, `actor_exists`.
+//! - `operator_actors_and_password_reset`: `create_operator_actor`,
+//!   `is_operator_made`, `reset_actor_password` (every session ended, tokens
+//!   revoked, queues deleted, `Revoked` notices, `None` for an unknown actor).
+//! - `root_certificate_history`: `insert_server_cert`, `current_server_cert`,
+//!   `server_cert_at` (the previous root closed at the new one's start).
+//! - `root_rotation_event_reaches_every_live_local_session`: the event of
+//!   `insert_server_cert` reaches every live local session of every actor,
+//!   no expired or ended one; no event, nothing queued.
+//!
+//! Local sessions (`sessions.rs`):
+//! - `session_create_resolve_and_conflict`: `create_session` (token resolves
+//!   through `caller_by_token` until the certificate's end, the event reaches
+//!   the actor's other sessions only, `Current` notice, `Conflict` on a live
+//!   session ID), `live_session_count`.
+//! - `session_id_conflict_exact_under_concurrency`: concurrent creations of
+//!   one session ID: one wins, the others `Conflict` and store nothing.
+//! - `session_limit_exact_under_concurrency`: `create_session`'s
+//!   `max_sessions` exact under concurrent creations (`LimitReached`, nothing
+//!   stored), ended sessions free their slot, per actor.
+//! - `expired_session_id_is_reused_cleanly`: an expired session's ID is free,
+//!   and the new session never sees the old queue.
+//! - `rotation_replaces_certificate_and_token`: `rotate_session` (old token and
+//!   certificate dead, KeyPackages deleted, queue kept, event to the others,
+//!   `Revoked` notice, a stale rotation `NotFound`).
+//! - `rotation_and_end_are_single_use_under_concurrency`: one of concurrent
+//!   rotations of a certificate wins; one of concurrent ends reports `true`.
+//! - `end_session_removes_everything`: `end_session` (token, certificate,
+//!   KeyPackages and queue gone, `make_event(serial)` queued for the others,
+//!   `false` for an unknown session).
+//! - `actor_certs_filters`: `actor_certs` (time and session filters,
+//!   invalidated flag, oldest first).
+//!
+//! The event queue and the bus (`events.rs`):
+//! - `event_ids_in_commit_order_under_concurrent_writers`: batches published
+//!   in id order; the queue holds exactly what was published, in order.
+//! - `cursor_reader_never_misses_events_of_concurrent_writers`: ids follow
+//!   commit order as a reader sees it: `pending_events` after a cursor, read
+//!   while writers race, never skips an event; a published batch can be read
+//!   by then; `subscribe_events` delivers in id order.
+//! - `session_notices_precede_later_events`: a `SessionNotice`
+//!   (`subscribe_sessions`) arrives before any event batch committed with or
+//!   after it, for creations, rotations and ends racing each other.
+//! - `event_queue_reads_acks_and_takes`: `pending_events` after a cursor,
+//!   `ack_events` (only the session's own ids), `ack_events_through`,
+//!   `take_events`; ids never reused.
+//! - `acked_events_never_read_again`: under concurrent writers, acknowledged
+//!   ids (by ids or through a cursor) are never read again, each
+//!   acknowledgement removes exactly what it names that was queued, other
+//!   sessions keep their queues.
+//! - `revoked_certificate_cannot_read_or_ack`: `pending_events` and
+//!   `ack_events` refuse (`NotFound`) a certificate that is not the session's
+//!   live one; an empty acknowledgement is not checked.
+//! - `dead_cert_serials_reports_only_dead`: `dead_cert_serials`.
+//! - `prune_events_keeps_live_sessions`: `prune_events`.
+//!
+//! KeyPackages (`key_packages.rs`):
+//! - `key_package_uploads_all_or_nothing`: `add_key_packages` (`LimitReached`,
+//!   `Conflict`, `NotFound` for a stale certificate; nothing stored then).
+//! - `key_package_upload_racing_rotation_never_survives`: an upload racing a
+//!   rotation is refused or deleted with the old certificate.
+//! - `key_package_claims_regular_then_last_resort`: `claim_key_packages` (one
+//!   per live session, regular first, last resort kept, expired never, one
+//!   low-KeyPackages notice per session).
+//! - `key_package_claims_never_duplicate_under_concurrency`: concurrent
+//!   claims never hand out one KeyPackage twice.
+//!
+//! Invites (`invites.rs`):
+//! - `invites_used_up_atomically`: `invite_usable`, `create_invite` (at least
+//!   one use), `list_invites`, `revoke_invite` (one of concurrent revocations
+//!   reports it), `create_actor_with_invite` (uses never exceeded under
+//!   concurrency, `Conflict` uses nothing, `NotFound` creates nothing).
+//!
+//! Foreign sessions (`foreign.rs`):
+//! - `foreign_session_lifecycle`: `open_foreign_session` (re-open ends the old
+//!   one, the per-actor limit counts other sessions only), `caller_by_token`,
+//!   `update_foreign_cert`, `mark_foreign_checked`, `end_foreign_session`.
+//! - `foreign_session_limit_exact_under_concurrency`: the per-actor limit
+//!   under concurrent opens.
+//! - `foreign_reopen_leaves_one_live_session_under_concurrency`: concurrent
+//!   re-opens of one session leave exactly one live.
+//! - `foreign_session_upkeep`: `foreign_sessions_due` (order and keyset
+//!   paging), `end_unconfirmed_foreign_sessions`,
+//!   `end_expired_foreign_sessions`, `delete_ended_foreign_sessions`.
+//!
+//! Challenges (`challenges.rs`):
+//! - `challenges_single_use_and_expiry`: `issue_challenge`,
+//!   `issued_challenge` (read back as issued, also once expired, until
+//!   taken), `take_challenge` (once; never an unknown or expired one).
+//! - `challenges_single_use_under_concurrency`: of 50 concurrent takes of a
+//!   challenge exactly one succeeds (across server instances, for a shared
+//!   backend).
+//! - `challenge_bounds_exact_under_concurrency`: the bounds in all and per
+//!   network exact under concurrent issues, the refusal names the bound and
+//!   stores nothing, used and expired challenges free their slots.
+//! - `prune_challenges_removes_only_expired`: `prune_challenges`.
+//!
+//! SQLite-only behaviours (reopening the file, queue trimming, challenges
+//! forgotten by a restart) are tested in `crates/p2core-server/tests/`, next
+//! to the suite's SQLite run.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -51,6 +158,7 @@ use p2core_types::{FederationId, SessionId, UnixTimestamp};
 use super::{Caller, LocalSession, NewIdCert, NewKeyPackage, PendingEvent, Store};
 
 mod actors;
+mod challenges;
 mod events;
 mod foreign;
 mod invites;
@@ -58,6 +166,7 @@ mod key_packages;
 mod sessions;
 
 pub use actors::*;
+pub use challenges::*;
 pub use events::*;
 pub use foreign::*;
 pub use invites::*;
@@ -73,7 +182,9 @@ macro_rules! store_test_suite {
             actors_unique_and_found,
             operator_actors_and_password_reset,
             root_certificate_history,
+            root_rotation_event_reaches_every_live_local_session,
             session_create_resolve_and_conflict,
+            session_id_conflict_exact_under_concurrency,
             expired_session_id_is_reused_cleanly,
             rotation_replaces_certificate_and_token,
             rotation_and_end_are_single_use_under_concurrency,
@@ -81,17 +192,26 @@ macro_rules! store_test_suite {
             actor_certs_filters,
             session_limit_exact_under_concurrency,
             event_ids_in_commit_order_under_concurrent_writers,
+            cursor_reader_never_misses_events_of_concurrent_writers,
+            session_notices_precede_later_events,
             event_queue_reads_acks_and_takes,
+            acked_events_never_read_again,
             revoked_certificate_cannot_read_or_ack,
             dead_cert_serials_reports_only_dead,
             prune_events_keeps_live_sessions,
             key_package_uploads_all_or_nothing,
+            key_package_upload_racing_rotation_never_survives,
             key_package_claims_regular_then_last_resort,
             key_package_claims_never_duplicate_under_concurrency,
             invites_used_up_atomically,
             foreign_session_lifecycle,
             foreign_session_limit_exact_under_concurrency,
+            foreign_reopen_leaves_one_live_session_under_concurrency,
             foreign_session_upkeep,
+            challenges_single_use_and_expiry,
+            challenges_single_use_under_concurrency,
+            challenge_bounds_exact_under_concurrency,
+            prune_challenges_removes_only_expired,
         );
     };
     // One wrapper per case (internal: a backend runs every case).

@@ -7,7 +7,9 @@ use crate::storage::{ActorCertFilter, SessionNotice, StoreError};
 /// actor's other sessions (not itself), and its live session ID conflicts.
 pub async fn session_create_resolve_and_conflict(store: &impl Store) {
     let alice = setup(store, "alice").await;
+    let bob = setup(store, "bob").await;
     let (a, _) = session(store, alice, "session-a").await;
+    let (bobs, _) = session(store, bob, "session-a").await;
     let mut notices = store.subscribe_sessions();
     let t = token();
     let c = cert("session-b", now().saturating_add(DAY));
@@ -62,6 +64,11 @@ pub async fn session_create_resolve_and_conflict(store: &impl Store) {
         .await
         .expect("pending");
     assert!(to_b.is_empty(), "a session is not told of itself: {to_b:?}");
+    let to_bob = store
+        .pending_events(bob, &bobs.session_id, bobs.cert_serial, 0)
+        .await
+        .expect("pending");
+    assert!(to_bob.is_empty(), "another actor was told: {to_bob:?}");
     match notices.try_recv() {
         Ok(SessionNotice::Current {
             actor_id,
@@ -428,4 +435,48 @@ pub async fn session_limit_exact_under_concurrency(store: &impl Store) {
         )
         .await
         .expect("bob has his own limit");
+}
+
+/// Concurrent creations of one session ID: exactly one succeeds, the others
+/// get `Conflict` and store nothing.
+pub async fn session_id_conflict_exact_under_concurrency(store: &impl Store) {
+    let alice = setup(store, "alice").await;
+    let day = now().saturating_add(DAY);
+    let attempts: Vec<_> = (0..10).map(|_| (cert("session-x", day), token())).collect();
+    let ev = event("n");
+    let results = on_threads(attempts.len(), |i| {
+        let (c, t) = &attempts[i];
+        store.create_session(alice, c, t, now(), &ev, u64::MAX)
+    });
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict(_)))),
+        "{results:?}"
+    );
+    for ((c, t), r) in attempts.iter().zip(&results) {
+        let resolved = local(store, t).await;
+        assert_eq!(
+            resolved.is_some(),
+            r.is_ok(),
+            "a refused creation stored its token"
+        );
+        if let Some(s) = resolved {
+            assert_eq!(s.cert_serial, c.serial);
+        }
+    }
+    assert_eq!(
+        store.live_session_count(alice, now()).await.expect("count"),
+        1
+    );
+    let certs = store
+        .actor_certs(alice, &ActorCertFilter::default(), now())
+        .await
+        .expect("certs");
+    assert_eq!(certs.len(), 1, "a refused creation stored its certificate");
 }

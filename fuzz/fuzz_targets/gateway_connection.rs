@@ -2,7 +2,7 @@
 //! heartbeats with acknowledgements and re-sends, service channels, rate and
 //! size limits, close codes) driven with arbitrary frame sequences, on a real
 //! SQLite store with a live session and queued events
-//! (`p2core_server::gateway::fuzzing`, feature `fuzzing`).
+//! (`p2core_server::fuzzing`, feature `fuzzing`).
 //!
 //! Input: a sequence of frames, each `kind, len_hi, len_lo, payload[len]`.
 //! Kinds 0–2 are text frames as given, 3 a protocol-shaped text frame built
@@ -14,7 +14,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use p2core_server::gateway::fuzzing::{Frame, Harness, TOKEN_PLACEHOLDER};
+use p2core_server::fuzzing::{Frame, Harness, TOKEN_PLACEHOLDER};
 use tokio::runtime::Runtime;
 
 const MAX_FRAMES: usize = 64;

@@ -49,12 +49,10 @@ pub struct Config {
     #[arg(long = "admin", env = "P2CORE_ADMINS", value_delimiter = ',')]
     pub admins: Vec<FederationId>,
     /// Lifetime of the actor ID-Certs this server issues, in days (1 to 60).
-    #[arg(long, env = "P2CORE_ACTOR_CERT_DAYS", default_value_t = 30,
-          value_parser = clap::value_parser!(u32).range(1..=60))]
+    #[arg(long, env = "P2CORE_ACTOR_CERT_DAYS", default_value_t = 30)]
     pub actor_cert_days: u32,
     /// Lifetime of the server's own (root) certificate, in days, when one is created.
-    #[arg(long, env = "P2CORE_ROOT_CERT_DAYS", default_value_t = 730,
-          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    #[arg(long, env = "P2CORE_ROOT_CERT_DAYS", default_value_t = 730)]
     pub root_cert_days: u32,
     /// Where to reach a foreign home server: DOMAIN=URL. Repeatable. Domains
     /// without an entry are reached at https://DOMAIN.
@@ -64,33 +62,27 @@ pub struct Config {
     #[arg(long, env = "P2CORE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
     /// Lifetime of challenge strings, in seconds.
-    #[arg(long, env = "P2CORE_CHALLENGE_SECONDS", default_value_t = 300,
-          value_parser = clap::value_parser!(u64).range(10..=3600))]
+    #[arg(long, env = "P2CORE_CHALLENGE_SECONDS", default_value_t = 300)]
     pub challenge_seconds: u64,
     /// Seconds a foreign server's root certificate is cached before it is fetched again.
     #[arg(long, env = "P2CORE_ROOT_CACHE_SECONDS", default_value_t = 3600)]
     pub root_cache_seconds: u64,
     /// Seconds a client has to send a request's complete header (after connecting, or
     /// after the previous response on a kept-alive connection).
-    #[arg(long, env = "P2CORE_HEADER_TIMEOUT_SECONDS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=600))]
+    #[arg(long, env = "P2CORE_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
     pub header_timeout_seconds: u64,
     /// Seconds a client has to send a request's complete body (answered 408).
-    #[arg(long, env = "P2CORE_BODY_TIMEOUT_SECONDS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, env = "P2CORE_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
     pub body_timeout_seconds: u64,
     /// Seconds a whole request (body and handler) may take before it is answered 503.
-    #[arg(long, env = "P2CORE_REQUEST_TIMEOUT_SECONDS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, env = "P2CORE_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
     pub request_timeout_seconds: u64,
     /// Seconds without a byte in either direction, and no request in progress,
     /// after which a connection is closed.
-    #[arg(long, env = "P2CORE_IDLE_TIMEOUT_SECONDS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, env = "P2CORE_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
     pub idle_timeout_seconds: u64,
     /// Most connections served at once; further ones wait in the listen backlog.
-    #[arg(long, env = "P2CORE_MAX_CONNECTIONS", default_value_t = 1024,
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, env = "P2CORE_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: u32,
     /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for in-flight requests before closing.
     #[arg(long, env = "P2CORE_SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
@@ -117,8 +109,11 @@ pub struct Config {
     #[arg(long, env = "P2CORE_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
     /// Most KeyPackages (regular and last-resort) one session may have stored.
-    #[arg(long, env = "P2CORE_MAX_KEY_PACKAGES_PER_SESSION", default_value_t = 500,
-          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(
+        long,
+        env = "P2CORE_MAX_KEY_PACKAGES_PER_SESSION",
+        default_value_t = 500
+    )]
     pub max_key_packages_per_session: u64,
     /// Log a warning every check while the root certificate expires within this many days.
     #[arg(long, env = "P2CORE_ROOT_WARN_DAYS", default_value_t = 60)]
@@ -128,8 +123,7 @@ pub struct Config {
     #[arg(long, env = "P2CORE_ROOT_RENEW_DAYS", default_value_t = 30)]
     pub root_renew_days: u32,
     /// Seconds between two checks of the root certificate's remaining lifetime.
-    #[arg(long, env = "P2CORE_ROOT_CHECK_SECONDS", default_value_t = 3600,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, env = "P2CORE_ROOT_CHECK_SECONDS", default_value_t = 3600)]
     pub root_check_seconds: u64,
     /// Extension layout of the certificates this server makes: `rfc5280` (default: SKI/AKI, passes
     /// `openssl verify -x509_strict`) or `polyproto-0.21` (only BasicConstraints then KeyUsage, so
@@ -137,62 +131,57 @@ pub struct Config {
     #[arg(long, env = "P2CORE_CERT_PROFILE", default_value_t = CertProfile::Rfc5280)]
     pub cert_profile: CertProfile,
     /// Most foreign root certificates kept in the cache (least recently used go first).
-    #[arg(long, env = "P2CORE_ROOT_CACHE_ENTRIES", default_value_t = 1024,
-          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, env = "P2CORE_ROOT_CACHE_ENTRIES", default_value_t = 1024)]
     pub root_cache_entries: u64,
     /// Seconds an outgoing federation request may take to connect (TCP + TLS).
-    #[arg(long, env = "P2CORE_FEDERATION_CONNECT_TIMEOUT_SECONDS", default_value_t = 3,
-          value_parser = clap::value_parser!(u64).range(1..=60))]
+    #[arg(
+        long,
+        env = "P2CORE_FEDERATION_CONNECT_TIMEOUT_SECONDS",
+        default_value_t = 3
+    )]
     pub federation_connect_timeout_seconds: u64,
     /// Seconds an outgoing federation request may take in all (waiting for a
     /// slot, connecting, sending, reading the whole answer).
-    #[arg(long, env = "P2CORE_FEDERATION_TIMEOUT_SECONDS", default_value_t = 5,
-          value_parser = clap::value_parser!(u64).range(1..=120))]
+    #[arg(long, env = "P2CORE_FEDERATION_TIMEOUT_SECONDS", default_value_t = 5)]
     pub federation_timeout_seconds: u64,
     /// Largest answer accepted from a foreign server, in bytes.
-    #[arg(long, env = "P2CORE_FEDERATION_MAX_BODY_BYTES", default_value_t = 64 * 1024,
-          value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
+    #[arg(long, env = "P2CORE_FEDERATION_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub federation_max_body_bytes: u64,
     /// Most outgoing federation requests in flight at once.
-    #[arg(long, env = "P2CORE_FEDERATION_MAX_CONCURRENT", default_value_t = 32,
-          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, env = "P2CORE_FEDERATION_MAX_CONCURRENT", default_value_t = 32)]
     pub federation_max_concurrent: u64,
     /// Most outgoing federation requests in flight at once to one domain (more
     /// wait, within the request timeout), so one slow server cannot hold every slot.
-    #[arg(long, env = "P2CORE_FEDERATION_MAX_PER_DOMAIN", default_value_t = 4,
-          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, env = "P2CORE_FEDERATION_MAX_PER_DOMAIN", default_value_t = 4)]
     pub federation_max_per_domain: u64,
     /// Seconds a foreign server that could not be reached (connection, TLS or DNS
     /// failure, timeout, HTTP 5xx) is not asked again; 0 turns this off. At most
     /// --root-cache-entries domains are remembered.
-    #[arg(long, env = "P2CORE_FEDERATION_FAILURE_CACHE_SECONDS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    #[arg(
+        long,
+        env = "P2CORE_FEDERATION_FAILURE_CACHE_SECONDS",
+        default_value_t = 30
+    )]
     pub federation_failure_cache_seconds: u64,
     /// Seconds between re-checks of each foreign session at its actor's home server.
-    #[arg(long, env = "P2CORE_FOREIGN_RECHECK_SECONDS", default_value_t = 300,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, env = "P2CORE_FOREIGN_RECHECK_SECONDS", default_value_t = 300)]
     pub foreign_recheck_seconds: u64,
     /// Most challenges outstanding (issued, unused, unexpired) at once.
-    #[arg(long, env = "P2CORE_MAX_CHALLENGES", default_value_t = 100_000,
-          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, env = "P2CORE_MAX_CHALLENGES", default_value_t = 100_000)]
     pub max_challenges: u64,
     /// Seconds between sweeps that drop expired challenges.
-    #[arg(long, env = "P2CORE_CHALLENGE_PRUNE_SECONDS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, env = "P2CORE_CHALLENGE_PRUNE_SECONDS", default_value_t = 30)]
     pub challenge_prune_seconds: u64,
     /// Most live sessions per actor (local sessions of an actor registered
     /// here; foreign sessions of one foreign actor).
-    #[arg(long, env = "P2CORE_MAX_SESSIONS_PER_ACTOR", default_value_t = 32,
-          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, env = "P2CORE_MAX_SESSIONS_PER_ACTOR", default_value_t = 32)]
     pub max_sessions_per_actor: u64,
     /// Largest `auth_payload` accepted (its JSON text), in bytes.
-    #[arg(long, env = "P2CORE_MAX_AUTH_PAYLOAD_BYTES", default_value_t = 4096,
-          value_parser = clap::value_parser!(u64).range(0..=1024 * 1024))]
+    #[arg(long, env = "P2CORE_MAX_AUTH_PAYLOAD_BYTES", default_value_t = 4096)]
     pub max_auth_payload_bytes: u64,
     /// Heartbeat interval the WebSocket gateway announces, in milliseconds. A client
     /// silent for 1.5 intervals gets op 11; still silent one interval later, close 4009.
-    #[arg(long, env = "P2CORE_GATEWAY_HEARTBEAT_MS", default_value_t = 30_000,
-          value_parser = clap::value_parser!(u64).range(50..=600_000))]
+    #[arg(long, env = "P2CORE_GATEWAY_HEARTBEAT_MS", default_value_t = 30_000)]
     pub gateway_heartbeat_ms: u64,
     /// Largest gateway message accepted from a client, in bytes (larger: close 1009).
     #[arg(long, env = "P2CORE_GATEWAY_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
@@ -205,40 +194,41 @@ pub struct Config {
     pub gateway_resume_seconds: u64,
     /// Milliseconds one write to a gateway client may take; a client that does not
     /// read for that long is disconnected (it can resume; its events stay queued).
-    #[arg(long, env = "P2CORE_GATEWAY_WRITE_TIMEOUT_MS", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    #[arg(
+        long,
+        env = "P2CORE_GATEWAY_WRITE_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
     pub gateway_write_timeout_ms: u64,
     /// Bytes of event messages a gateway connection keeps un-acknowledged (for re-sends
     /// and Resume); when full, delivery pauses until a heartbeat acknowledges some.
-    #[arg(long, env = "P2CORE_GATEWAY_MAX_UNACKED_BYTES", default_value_t = 256 * 1024,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=64 * 1024 * 1024))]
+    #[arg(long, env = "P2CORE_GATEWAY_MAX_UNACKED_BYTES", default_value_t = 256 * 1024)]
     pub gateway_max_unacked_bytes: usize,
     /// Most events queued per session; when exceeded the oldest are dropped.
-    #[arg(long, env = "P2CORE_MAX_PENDING_EVENTS", default_value_t = 1000,
-          value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "P2CORE_MAX_PENDING_EVENTS", default_value_t = 1000)]
     pub max_pending_events: u32,
     /// Number of reverse proxies in front of the server (the connecting peer is the last one;
     /// each appends to `X-Forwarded-For`). With --trust-forwarded-for the client address is the
     /// N-th entry from the right; too few entries or a malformed one among the last N: the
     /// peer address is used.
-    #[arg(long, env = "P2CORE_TRUSTED_PROXIES", default_value_t = 1,
-          value_parser = clap::value_parser!(u32).range(1..=16))]
+    #[arg(long, env = "P2CORE_TRUSTED_PROXIES", default_value_t = 1)]
     pub trusted_proxies: u32,
     /// The per-address rate limits also hold for networks: an IPv4 /24 and an IPv6 /56 may
     /// make FACTOR times, an IPv6 /48 FACTOR² times the requests of one address (IPv6: of
     /// one /64).
-    #[arg(long, env = "P2CORE_RATE_NETWORK_FACTOR", default_value_t = 4,
-          value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, env = "P2CORE_RATE_NETWORK_FACTOR", default_value_t = 4)]
     pub rate_network_factor: u32,
     /// Most addresses, networks or sessions each rate limiter remembers; when full, the entry
     /// closest to a full bucket is forgotten first.
-    #[arg(long, env = "P2CORE_RATE_LIMIT_MAX_ENTRIES", default_value_t = 65_536,
-          value_parser = clap::value_parser!(u64).range(16..=10_000_000))]
+    #[arg(long, env = "P2CORE_RATE_LIMIT_MAX_ENTRIES", default_value_t = 65_536)]
     pub rate_limit_max_entries: u64,
     /// Most outstanding challenges one network (IPv6 /48, IPv4 /24) may hold, so that one
     /// network cannot fill the store (--max-challenges) for everyone.
-    #[arg(long, env = "P2CORE_MAX_CHALLENGES_PER_NETWORK", default_value_t = 1000,
-          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(
+        long,
+        env = "P2CORE_MAX_CHALLENGES_PER_NETWORK",
+        default_value_t = 1000
+    )]
     pub max_challenges_per_network: u64,
     /// KeyPackage claims (`GET /keypackage/{fid}`) per minute and calling session (also the
     /// burst); 0 = unlimited.
@@ -266,26 +256,29 @@ pub struct Config {
     /// Most connections open at once from one client address (IPv6: one /64); further
     /// ones are answered 429 and closed. 0 = no limit. Not applied with
     /// --trust-forwarded-for (every connection then comes from the proxy).
-    #[arg(long, env = "P2CORE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
-          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    #[arg(long, env = "P2CORE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
     pub max_connections_per_address: u32,
     /// Most gateway WebSockets open at once (more: 503 before the upgrade). Each also
     /// holds one of --max-connections for its whole life.
-    #[arg(long, env = "P2CORE_MAX_GATEWAY_CONNECTIONS", default_value_t = 512,
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, env = "P2CORE_MAX_GATEWAY_CONNECTIONS", default_value_t = 512)]
     pub max_gateway_connections: u32,
     /// Most gateway WebSockets open at once from one client address (IPv6: one /64;
     /// more: 429 before the upgrade). 0 = no limit.
-    #[arg(long, env = "P2CORE_MAX_GATEWAY_CONNECTIONS_PER_ADDRESS", default_value_t = 16,
-          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    #[arg(
+        long,
+        env = "P2CORE_MAX_GATEWAY_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 16
+    )]
     pub max_gateway_connections_per_address: u32,
     /// Most gateway WebSockets identified as one session at once (more: close 4008).
-    #[arg(long, env = "P2CORE_MAX_GATEWAY_CONNECTIONS_PER_SESSION", default_value_t = 4,
-          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(
+        long,
+        env = "P2CORE_MAX_GATEWAY_CONNECTIONS_PER_SESSION",
+        default_value_t = 4
+    )]
     pub max_gateway_connections_per_session: u32,
     /// Seconds a gateway client has after Hello to identify or resume (else close 4003).
-    #[arg(long, env = "P2CORE_GATEWAY_IDENTIFY_SECONDS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=600))]
+    #[arg(long, env = "P2CORE_GATEWAY_IDENTIFY_SECONDS", default_value_t = 10)]
     pub gateway_identify_seconds: u64,
 }
 

@@ -88,7 +88,7 @@ impl Sink<Message> for Scripted {
 /// A store with one identified-able session, for driving connections.
 pub struct Harness {
     /// The server state the connections use.
-    pub state: Arc<AppState<SqliteStore>>,
+    pub(crate) state: Arc<AppState<SqliteStore>>,
     /// The session's token (what [`TOKEN_PLACEHOLDER`] becomes).
     pub token: String,
     actor_id: i64,

@@ -23,6 +23,7 @@ pub mod handlers;
 pub mod keys;
 pub mod limits;
 pub mod maintenance;
+pub mod response_cache;
 pub mod serve;
 pub mod slots;
 pub mod state;
@@ -82,6 +83,12 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
     let hub = Arc::new(gateway::Hub::new(gateway::HubLimits::from_config(&config)));
     hub.spawn_dispatcher(store.subscribe_events(), store.subscribe_sessions());
     let gateway_config = gateway::GatewayConfig::from_config(&config);
+    // response cache (issue 14 item 4): invalidated synchronously by the store's notices.
+    let response_cache = Arc::new(response_cache::ResponseCache::new(
+        response_cache::DEFAULT_RESPONSE_CACHE_BYTES,
+    ));
+    let hook = response_cache.clone();
+    store.watch_sessions(Arc::new(move |n| hook.on_notice(n)));
     let state = Arc::new(AppState {
         store,
         config,
@@ -93,6 +100,7 @@ pub async fn build_state(config: Config) -> Result<Arc<AppState<SqliteStore>>, S
         challenges,
         gateway: hub,
         gateway_config,
+        response_cache,
     });
     keys::check_root(&state).await?;
     maintenance::spawn(&state);

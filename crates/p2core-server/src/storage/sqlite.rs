@@ -462,7 +462,8 @@ impl Store for SqliteStore {
             .await?;
             published = returned_events(&rows, &ev)?;
         }
-        self.commit_and_publish(tx, published).await
+        self.commit_announce_publish(tx, vec![SessionNotice::ServerCertChanged], published)
+            .await
     }
 
     async fn create_session(
@@ -507,7 +508,8 @@ impl Store for SqliteStore {
             session_id: cert.session_id.clone(),
             serial: cert.serial,
         };
-        self.commit_announce_publish(tx, vec![current], published)
+        let changed = SessionNotice::ActorCertsChanged { actor_id };
+        self.commit_announce_publish(tx, vec![current, changed], published)
             .await
     }
 
@@ -555,6 +557,9 @@ impl Store for SqliteStore {
                 session_id: cert.session_id.clone(),
                 serial: cert.serial,
             },
+            SessionNotice::ActorCertsChanged {
+                actor_id: session.actor_id,
+            },
         ];
         self.commit_announce_publish(tx, notices, published).await
     }
@@ -599,7 +604,8 @@ impl Store for SqliteStore {
                     .await?;
         }
         let revoked = SessionNotice::Revoked(Arc::from([serial]));
-        self.commit_announce_publish(tx, vec![revoked], published)
+        let changed = SessionNotice::ActorCertsChanged { actor_id };
+        self.commit_announce_publish(tx, vec![revoked, changed], published)
             .await?;
         Ok(true)
     }
@@ -1153,6 +1159,8 @@ impl Store for SqliteStore {
         if !serials.is_empty() {
             self.bus
                 .announce(SessionNotice::Revoked(Arc::from(serials.as_slice())));
+            self.bus
+                .announce(SessionNotice::ActorCertsChanged { actor_id: id });
         }
         Ok(Some(u64::try_from(serials.len()).unwrap_or(u64::MAX)))
     }
@@ -1171,6 +1179,10 @@ impl Store for SqliteStore {
 
     fn subscribe_sessions(&self) -> tokio::sync::broadcast::Receiver<SessionNotice> {
         self.bus.subscribe_sessions()
+    }
+
+    fn watch_sessions(&self, hook: NoticeHook) {
+        self.bus.watch(hook);
     }
 
     async fn pending_events(

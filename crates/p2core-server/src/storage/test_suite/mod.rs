@@ -37,7 +37,7 @@
 //!
 //! The cases are grouped by area, one file each: actors and root
 //! certificates, local sessions, the event queue, KeyPackages, invites and
-//! foreign sessions. Times are taken from the system clock (the queue reads
+//! foreign sessions, and the certificate-change notices. Times are taken from the system clock (the queue reads
 //! check certificate liveness at the current time), with explicit past or
 //! future `now` arguments where a method takes one. A new `Store` method
 //! gets its case here and its name in the macro's list.
@@ -55,6 +55,7 @@ mod events;
 mod foreign;
 mod invites;
 mod key_packages;
+mod notices;
 mod sessions;
 
 pub use actors::*;
@@ -62,6 +63,7 @@ pub use events::*;
 pub use foreign::*;
 pub use invites::*;
 pub use key_packages::*;
+pub use notices::*;
 pub use sessions::*;
 
 /// Emits one `#[tokio::test]` per case of [`storage::test_suite`](crate::storage::test_suite),
@@ -92,6 +94,7 @@ macro_rules! store_test_suite {
             foreign_session_lifecycle,
             foreign_session_limit_exact_under_concurrency,
             foreign_session_upkeep,
+            certificate_changes_reach_watch_hooks_before_the_write_returns,
         );
     };
     // One wrapper per case (internal: a backend runs every case).

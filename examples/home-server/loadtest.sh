@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Load test of the example home server; the results go in docs/benchmarks.md.
+# Targets: the actor certificate lookup and the server certificate (both answered from the
+# response cache after the first request of each second / after a change), a challenge, and the
+# bare axum ceiling (examples/bare_axum.rs).
 # Needs wrk (Debian: apt-get install wrk), curl, jq and openssl. Runs everything on loopback,
 # with bounded duration, and cleans up after itself.
 #
@@ -38,7 +41,7 @@ jq -n --rawfile csr s.csr '{username: "bench", password: "bench-password", csr: 
   curl -sS --fail-with-body -H 'content-type: application/json' --data @- "$API/session/trust" >/dev/null
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-for target in "$API/idcert/actor/bench@localhost" "$API/challenge" "http://127.0.0.1:$BARE_PORT/bare"; do
+for target in "$API/idcert/actor/bench@localhost" "$API/idcert/server" "$API/challenge" "http://127.0.0.1:$BARE_PORT/bare"; do
   echo; echo "== wrk -t$THREADS -c$CONNS -d$DURATION --latency $target"
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$target"

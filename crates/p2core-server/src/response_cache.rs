@@ -231,10 +231,7 @@ fn shard_of(actor_id: i64) -> usize {
 
 /// The key of an actor list: the FID alone without a session filter, else
 /// `session@fid` (a FID holds exactly one `@`, so the two never collide).
-fn actor_key<'a>(
-    fid: &'a FederationId,
-    session: Option<&SessionId>,
-) -> std::borrow::Cow<'a, str> {
+fn actor_key<'a>(fid: &'a FederationId, session: Option<&SessionId>) -> std::borrow::Cow<'a, str> {
     match session {
         None => std::borrow::Cow::Borrowed(fid.as_str()),
         Some(s) => std::borrow::Cow::Owned(format!("{}@{}", s.as_str(), fid.as_str())),
@@ -571,7 +568,11 @@ mod tests {
         let cache = ResponseCache::new(4096);
         let t = cache.actor_ticket(1);
         assert!(cache.put_actor_certs(t, &fid(1), None, 1, UnixTimestamp(10), body(1, 50)));
-        assert!(cache.actor_certs(&fid(1), None, UnixTimestamp(10)).is_some());
+        assert!(
+            cache
+                .actor_certs(&fid(1), None, UnixTimestamp(10))
+                .is_some()
+        );
         assert_eq!(cache.actor_certs(&fid(1), None, UnixTimestamp(11)), None);
         assert_eq!(cache.actor_certs(&fid(1), None, UnixTimestamp(9)), None);
     }
@@ -595,7 +596,10 @@ mod tests {
         assert!(!cache.put_server(t, ServerDoc::PublicKey, Bytes::from_static(b"K")));
         let t = cache.server_ticket();
         assert!(cache.put_server(t, ServerDoc::PublicKey, Bytes::from_static(b"K")));
-        assert_eq!(cache.server(ServerDoc::PublicKey).as_deref(), Some(&b"K"[..]));
+        assert_eq!(
+            cache.server(ServerDoc::PublicKey).as_deref(),
+            Some(&b"K"[..])
+        );
         assert_eq!(cache.server(ServerDoc::Cert), None);
         cache.on_notice(&SessionNotice::ServerCertChanged);
         assert_eq!(cache.server(ServerDoc::PublicKey), None);

@@ -83,11 +83,20 @@ async fn actor_list_reads_after_writes_never_see_the_old_list() {
     assert_eq!(typed.idcerts, vec![phone.cert_pem.clone()]);
     let state = server.state().clone();
     let cache = &state.response_cache;
-    assert!(cache.hits() >= 1, "the second read was answered from the cache");
+    assert!(
+        cache.hits() >= 1,
+        "the second read was answered from the cache"
+    );
 
     let stop = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..3)
-        .map(|_| hammer(base.clone(), vec![path.clone(), filtered.clone()], stop.clone()))
+        .map(|_| {
+            hammer(
+                base.clone(),
+                vec![path.clone(), filtered.clone()],
+                stop.clone(),
+            )
+        })
         .collect();
 
     // ID-Cert rotations: the next read has the new certificate, and the old one flagged.
@@ -124,13 +133,19 @@ async fn actor_list_reads_after_writes_never_see_the_old_list() {
         let name = format!("desk{round}");
         let desk = trust(&base, &fid, "alice-pw", &name).await;
         let list = pairs(&get(&base, &path).await.2);
-        assert!(list.contains(&(desk.cert_pem.clone(), false)), "round {round}: new session");
+        assert!(
+            list.contains(&(desk.cert_pem.clone(), false)),
+            "round {round}: new session"
+        );
         authed(&base, &token)
             .delete_session(&SessionId::new(&name).unwrap())
             .await
             .expect("end session");
         let list = pairs(&get(&base, &path).await.2);
-        assert!(list.contains(&(desk.cert_pem, true)), "round {round}: ended session");
+        assert!(
+            list.contains(&(desk.cert_pem, true)),
+            "round {round}: ended session"
+        );
     }
 
     stop.store(true, Ordering::Relaxed);
@@ -168,7 +183,13 @@ async fn server_cert_reads_after_rotation_never_see_the_old_root() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..3)
-        .map(|_| hammer(base.clone(), vec![cert_path.clone(), key_path.clone()], stop.clone()))
+        .map(|_| {
+            hammer(
+                base.clone(),
+                vec![cert_path.clone(), key_path.clone()],
+                stop.clone(),
+            )
+        })
         .collect();
     for round in 0..25 {
         let new_pem = admin.client.rotate_server_key().await.expect("rotate");
@@ -180,10 +201,9 @@ async fn server_cert_reads_after_rotation_never_see_the_old_root() {
             "round {round}: the old root was served after the rotation"
         );
         let (_, _, key) = get(&base, &key_path).await;
-        let key = ed25519_dalek::VerifyingKey::from_public_key_pem(
-            std::str::from_utf8(&key).unwrap(),
-        )
-        .unwrap();
+        let key =
+            ed25519_dalek::VerifyingKey::from_public_key_pem(std::str::from_utf8(&key).unwrap())
+                .unwrap();
         let root = IdCert::from_pem(&new_pem).unwrap();
         assert_eq!(
             Some(&key),
@@ -218,7 +238,11 @@ async fn many_actors_keep_the_cache_within_its_budget() {
             for _ in 0..2 {
                 let (status, _, body) = get(&base, &actor_path(fid)).await;
                 assert_eq!(status, 200);
-                assert_eq!(pairs(&body), vec![(pem.clone(), false)], "round {round}, {fid}");
+                assert_eq!(
+                    pairs(&body),
+                    vec![(pem.clone(), false)],
+                    "round {round}, {fid}"
+                );
                 let used = cache.used_bytes();
                 assert!(used <= BUDGET, "accounted {used} bytes > budget {BUDGET}");
             }

@@ -50,7 +50,11 @@ pub async fn certificate_changes_reach_watch_hooks_before_the_write_returns(stor
         .create_operator_actor(&fid("bob"), "hash", now())
         .await
         .expect("create actor");
-    assert_eq!(take(&seen), vec![], "a new actor has no certificates to announce");
+    assert_eq!(
+        take(&seen),
+        vec![],
+        "a new actor has no certificates to announce"
+    );
 
     let (a, _) = session(store, alice, "session-a").await;
     assert_eq!(take(&seen), vec![Seen::Actor(alice)], "session created");
@@ -82,7 +86,11 @@ pub async fn certificate_changes_reach_watch_hooks_before_the_write_returns(stor
         .await
         .expect("reset");
     assert_eq!(ended, Some(1));
-    assert_eq!(take(&seen), vec![Seen::Actor(bob)], "password reset ended a session");
+    assert_eq!(
+        take(&seen),
+        vec![Seen::Actor(bob)],
+        "password reset ended a session"
+    );
     store
         .reset_actor_password(&fid("bob"), "newer", now())
         .await

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Load test of the example home server; the results go in docs/benchmarks.md.
+# Targets: the actor certificate lookup and the server certificate (both answered from the
+# response cache after the first request of each second / after a change), a challenge, and the
+# bare axum ceiling (examples/bare_axum.rs).
 # Needs wrk (Debian: apt-get install wrk), curl, jq and openssl. Runs everything on loopback,
 # with bounded duration, and cleans up after itself.
 #
 #   examples/home-server/loadtest.sh            # 10 s per target, 2 wrk threads, 64 connections
 #   DURATION=30s CONNS=128 examples/home-server/loadtest.sh
+#   UNCACHED=1 examples/home-server/loadtest.sh   # also the uncached actor lookup (?timestamp=)
 #
 # Challenges are held in memory, at most --max-challenges (default 100,000) at once; a 10 s run
 # issues more than that, so the server runs with MAX_CHALLENGES (default 2,000,000) to measure
@@ -38,7 +42,11 @@ jq -n --rawfile csr s.csr '{username: "bench", password: "bench-password", csr: 
   curl -sS --fail-with-body -H 'content-type: application/json' --data @- "$API/session/trust" >/dev/null
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-for target in "$API/idcert/actor/bench@localhost" "$API/challenge" "http://127.0.0.1:$BARE_PORT/bare"; do
+TARGETS=("$API/idcert/actor/bench@localhost" "$API/idcert/server" "$API/challenge" "http://127.0.0.1:$BARE_PORT/bare")
+# UNCACHED=1 adds the actor lookup with `timestamp`, which bypasses the response cache (a database
+# read and a JSON encoding per request, as every lookup was before issue 14).
+if [ "${UNCACHED:-0}" = 1 ]; then TARGETS+=("$API/idcert/actor/bench@localhost?timestamp=$(date +%s)"); fi
+for target in "${TARGETS[@]}"; do
   echo; echo "== wrk -t$THREADS -c$CONNS -d$DURATION --latency $target"
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$target"

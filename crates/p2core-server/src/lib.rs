@@ -51,6 +51,7 @@ mod handlers;
 mod keys;
 mod limits;
 mod maintenance;
+mod response_cache;
 mod serve;
 pub mod settings;
 mod slots;
@@ -250,6 +251,13 @@ impl ServerBuilder {
         )));
         hub.spawn_dispatcher(store.subscribe_events(), store.subscribe_sessions());
         let gateway_config = gateway::GatewayConfig::from_settings(&settings.gateway);
+        // Encoded certificate-lookup answers, invalidated synchronously by the
+        // store's notices before a write returns.
+        let response_cache = Arc::new(response_cache::ResponseCache::new(
+            settings.limits.response_cache_bytes,
+        ));
+        let hook = response_cache.clone();
+        store.watch_sessions(Arc::new(move |n| hook.on_notice(n)));
         let state = Arc::new(AppState {
             store,
             settings,
@@ -261,6 +269,7 @@ impl ServerBuilder {
             rate_limits,
             gateway: hub,
             gateway_config,
+            response_cache,
         });
         keys::check_root(&state).await?;
         maintenance::spawn(&state);
@@ -354,6 +363,10 @@ impl<S: Store> Server<S> {
             rate_limit_entries: s.rate_limits.entries(),
             cached_foreign_roots: s.federation.cached_roots(),
             outbound_domains_in_flight: s.federation.domains_in_flight(),
+            response_cache_bytes: s.response_cache.used_bytes(),
+            response_cache_actor_lists: s.response_cache.actor_entries(),
+            response_cache_hits: s.response_cache.hits(),
+            response_cache_misses: s.response_cache.misses(),
             foreign_root_fetches_in_flight: s.federation.roots_in_flight(),
             unreachable_domains: s.federation.failed_domains(),
         }
@@ -441,6 +454,15 @@ pub struct ServerStats {
     pub foreign_root_fetches_in_flight: usize,
     /// Domains remembered as unreachable (not asked again for a while).
     pub unreachable_domains: usize,
+    /// Accounted bytes of the certificate-lookup cache (at most
+    /// [`LimitSettings::response_cache_bytes`]).
+    pub response_cache_bytes: usize,
+    /// Actor certificate lists in that cache.
+    pub response_cache_actor_lists: usize,
+    /// Lookups answered from that cache so far.
+    pub response_cache_hits: u64,
+    /// Lookups that cache could not answer so far.
+    pub response_cache_misses: u64,
 }
 
 /// Asks a [`RunningServer`] to stop (from anywhere; cheap to clone).

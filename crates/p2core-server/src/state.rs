@@ -32,6 +32,9 @@ pub(crate) struct AppState<S> {
     pub gateway: Arc<crate::gateway::Hub>,
     /// Gateway parameters.
     pub gateway_config: crate::gateway::GatewayConfig,
+    // response cache (issue 14 item 4)
+    /// Encoded certificate-lookup responses, invalidated through the store's bus.
+    pub response_cache: Arc<crate::response_cache::ResponseCache>,
 }
 
 /// The state as handlers receive it.

@@ -280,6 +280,9 @@ pub struct Config {
     /// Seconds a gateway client has after Hello to identify or resume (else close 4003).
     #[arg(long, env = "P2CORE_GATEWAY_IDENTIFY_SECONDS", default_value_t = 10)]
     pub gateway_identify_seconds: u64,
+    /// Bytes of encoded certificate-lookup answers kept in memory (LRU); 0 turns the cache off.
+    #[arg(long, env = "P2CORE_RESPONSE_CACHE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub response_cache_bytes: usize,
 }
 
 /// `0` means "off" on the command line; the settings say it with `None`.
@@ -359,7 +362,8 @@ impl Config {
             .max_challenges(size(self.max_challenges))
             .max_challenges_per_network(self.max_challenges_per_network)
             .challenge_lifetime(secs(self.challenge_seconds))
-            .challenge_prune_interval(secs(self.challenge_prune_seconds));
+            .challenge_prune_interval(secs(self.challenge_prune_seconds))
+            .response_cache_bytes(self.response_cache_bytes);
         s.gateway = GatewaySettings::new()
             .heartbeat_interval(ms(self.gateway_heartbeat_ms))
             .max_message_bytes(self.gateway_max_message_bytes)

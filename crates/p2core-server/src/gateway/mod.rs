@@ -359,6 +359,8 @@ impl Hub {
                 serial,
             } => self
                 .revoke_where(|(a, s), other| a == actor_id && s == session_id && other != *serial),
+            // Cache notices (response_cache): Revoked/Current name the sockets.
+            SessionNotice::ActorCertsChanged { .. } | SessionNotice::ServerCertChanged => 0,
         };
         if closed > 0 {
             tracing::debug!(closed, "gateway sockets of revoked tokens closed");

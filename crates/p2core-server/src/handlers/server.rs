@@ -1,6 +1,7 @@
 //! Challenges, the server's certificates and keys, and actor certificate lookup.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
@@ -16,12 +17,58 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{PathParam, QueryOrBody};
 use crate::keys;
+use crate::response_cache::ServerDoc;
 use crate::state::SharedState;
 use crate::storage::{ActorCertFilter, ServerCertRecord, Store};
 
 /// A PEM text response.
 pub(crate) fn pem_response(status: StatusCode, pem: String) -> Response {
     (status, [(CONTENT_TYPE, "text/plain; charset=utf-8")], pem).into_response()
+}
+
+/// A 200 PEM text response from cached (or to be cached) bytes: the same
+/// status, headers and body as [`pem_response`].
+fn pem_bytes_response(pem: Bytes) -> Response {
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
+        pem,
+    )
+        .into_response()
+}
+
+/// A 200 JSON response from encoded bytes: the same status, headers and body
+/// as axum's `Json` of the value they encode.
+fn json_bytes_response(json: Bytes) -> Response {
+    (StatusCode::OK, [(CONTENT_TYPE, "application/json")], json).into_response()
+}
+
+/// The current server document `doc` from the response cache, or built by
+/// `build` from the current certificate and cached (see [`crate::response_cache`]).
+async fn current_server_doc<S: Store>(
+    state: &SharedState<S>,
+    doc: ServerDoc,
+    build: impl FnOnce(ServerCertRecord) -> ApiResult<String>,
+) -> ApiResult<Response> {
+    if let Some(body) = state.response_cache.server(doc) {
+        return Ok(pem_bytes_response(body));
+    }
+    // Taken before the read: a rotation committing meanwhile spoils the put.
+    let ticket = state.response_cache.server_ticket();
+    let rec = server_cert_at(state, None).await?;
+    let body = Bytes::from(build(rec)?);
+    state.response_cache.put_server(ticket, doc, body.clone());
+    Ok(pem_bytes_response(body))
+}
+
+/// The public key of a stored root certificate as PEM SubjectPublicKeyInfo.
+fn public_key_pem(rec: ServerCertRecord) -> ApiResult<String> {
+    let cert = IdCert::from_pem(&rec.cert_pem).map_err(ApiError::internal)?;
+    let key = cert
+        .public_key()
+        .ok_or_else(|| ApiError::internal("stored root certificate has no Ed25519 key"))?;
+    key.to_public_key_pem(LineEnding::LF)
+        .map_err(ApiError::internal)
 }
 
 /// `GET /challenge`: a fresh single-use challenge string.
@@ -70,6 +117,9 @@ pub async fn server_idcert<S: Store>(
     State(state): State<SharedState<S>>,
     QueryOrBody(p): QueryOrBody<TimestampQuery>,
 ) -> ApiResult<Response> {
+    if p.timestamp.is_none() {
+        return current_server_doc(&state, ServerDoc::Cert, |rec| Ok(rec.cert_pem)).await;
+    }
     let rec = server_cert_at(&state, p.timestamp).await?;
     Ok(pem_response(StatusCode::OK, rec.cert_pem))
 }
@@ -79,15 +129,11 @@ pub async fn server_public_key<S: Store>(
     State(state): State<SharedState<S>>,
     QueryOrBody(p): QueryOrBody<TimestampQuery>,
 ) -> ApiResult<Response> {
+    if p.timestamp.is_none() {
+        return current_server_doc(&state, ServerDoc::PublicKey, public_key_pem).await;
+    }
     let rec = server_cert_at(&state, p.timestamp).await?;
-    let cert = IdCert::from_pem(&rec.cert_pem).map_err(ApiError::internal)?;
-    let key = cert
-        .public_key()
-        .ok_or_else(|| ApiError::internal("stored root certificate has no Ed25519 key"))?;
-    let pem = key
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(ApiError::internal)?;
-    Ok(pem_response(StatusCode::OK, pem))
+    Ok(pem_response(StatusCode::OK, public_key_pem(rec)?))
 }
 
 /// `PUT /key/server`: administrators rotate the server's identity key.
@@ -120,26 +166,67 @@ pub async fn rotate_server_key<S: Store>(
 }
 
 /// `GET /idcert/actor/{fid}`: an actor's ID-Certs with their invalidation flags.
+///
+/// Without `timestamp`, answered from the response cache when it holds the
+/// list for this second (see [`crate::response_cache`]).
 pub async fn actor_idcerts<S: Store>(
     State(state): State<SharedState<S>>,
     PathParam(fid): PathParam,
     QueryOrBody(p): QueryOrBody<actor_idcerts::Query>,
-) -> ApiResult<Json<actor_idcerts::Response>> {
-    let actor_id = local_actor(&state, &fid).await?;
+) -> ApiResult<Response> {
+    let fid = local_fid(&state, &fid)?;
+    let cache = &state.response_cache;
+    // One `now` for the lookup, the read and the entry: the list is the one valid at it.
+    let now = now();
+    let cacheable = p.timestamp.is_none();
+    if cacheable && let Some(body) = cache.actor_certs(&fid, p.session_id.as_ref(), now) {
+        return Ok(json_bytes_response(body));
+    }
+    let actor_id = registered_actor(&state, &fid).await?;
+    // Taken before the read: a write committing meanwhile spoils the put.
+    let ticket = cache.actor_ticket(actor_id);
     let filter = ActorCertFilter {
         at: p.timestamp,
         session_id: p.session_id,
     };
-    let certs = state.store.actor_certs(actor_id, &filter, now()).await?;
+    let certs = state.store.actor_certs(actor_id, &filter, now).await?;
     let (idcerts, invalidated) = certs.into_iter().unzip();
-    Ok(Json(actor_idcerts::Response {
+    let body = serde_json::to_vec(&actor_idcerts::Response {
         idcerts,
         invalidated,
-    }))
+    })
+    .map_err(ApiError::internal)?;
+    let body = Bytes::from(body);
+    if cacheable {
+        cache.put_actor_certs(
+            ticket,
+            &fid,
+            filter.session_id.as_ref(),
+            actor_id,
+            now,
+            body.clone(),
+        );
+    }
+    Ok(json_bytes_response(body))
 }
 
 /// Resolves a path FID to a local actor's id (404 for foreign or unknown actors).
 pub(crate) async fn local_actor<S: Store>(state: &SharedState<S>, fid: &str) -> ApiResult<i64> {
+    let fid = local_fid(state, fid)?;
+    registered_actor(state, &fid).await
+}
+
+/// The id of the registered actor `fid` (404 if there is none).
+async fn registered_actor<S: Store>(state: &SharedState<S>, fid: &FederationId) -> ApiResult<i64> {
+    state
+        .store
+        .actor_exists(fid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{fid} is not registered here")))
+}
+
+/// Parses a path FID of this server's domain (400 if invalid, 404 if foreign).
+fn local_fid<S>(state: &SharedState<S>, fid: &str) -> ApiResult<FederationId> {
     let fid = FederationId::new(fid).map_err(|e| {
         ApiError::new(
             ErrorCode::InvalidFederationId,
@@ -151,9 +238,5 @@ pub(crate) async fn local_actor<S: Store>(state: &SharedState<S>, fid: &str) -> 
             "{fid} is not an actor of this server"
         )));
     }
-    state
-        .store
-        .actor_exists(&fid)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("{fid} is not registered here")))
+    Ok(fid)
 }

@@ -51,6 +51,10 @@ settings! {
         challenge_lifetime: Duration = Duration::from_secs(300),
         /// Time between sweeps that drop expired challenges (default 30 s).
         challenge_prune_interval: Duration = Duration::from_secs(30),
+        /// Bytes of encoded certificate-lookup answers (actor ID-Cert lists, the
+        /// server's certificate and key) kept in memory; least recently used go
+        /// first (default 16 MiB; 0 turns the cache off).
+        response_cache_bytes: usize = 16 * 1024 * 1024,
     }
 }
 

@@ -14,6 +14,17 @@
 //! a subscriber that reads notices first never routes a later event to a
 //! socket of a replaced generation.
 //!
+//! The bus carries two more notices that no socket cares about but caches
+//! do: [`SessionNotice::ActorCertsChanged`] (a local actor's ID-Cert list
+//! changed: a certificate was issued or invalidated) and
+//! [`SessionNotice::ServerCertChanged`] (the root certificate was replaced).
+//! Besides the asynchronous receivers, [`EventBus::watch`] registers hooks
+//! that [`EventBus::announce`] calls *synchronously*, before it returns: a
+//! store announces after its commit and before its write method returns, so
+//! a hook has acted before the write is acknowledged to anyone (the response
+//! cache, [`crate::response_cache`], relies on it to never serve a list that
+//! an acknowledged write changed).
+//!
 //! [`LocalEventBus`] is the in-process implementation (a tokio broadcast
 //! channel) used by the SQLite store. A backend shared by several server
 //! processes would implement [`EventBus`] on top of its own fan-out (e.g.
@@ -62,6 +73,51 @@ pub enum SessionNotice {
         /// Serial of the session's current certificate.
         serial: i64,
     },
+    /// The ID-Cert list of the local actor `actor_id` changed: a certificate
+    /// was issued (new session, rotation) or invalidated (rotation, session
+    /// end, password reset). What `GET /idcert/actor/{fid}` answers changed.
+    ActorCertsChanged {
+        /// The actor's row id.
+        actor_id: i64,
+    },
+    /// The server's current root certificate was replaced (rotation, renewal):
+    /// what `GET /idcert/server` and `GET /key/server` answer changed.
+    ServerCertChanged,
+}
+
+/// A hook [`EventBus::announce`] calls synchronously with every notice (see the module docs).
+pub type NoticeHook = Arc<dyn Fn(&SessionNotice) + Send + Sync>;
+
+/// The hooks of a bus (shared by its clones).
+#[derive(Clone, Default)]
+struct Hooks(Arc<std::sync::RwLock<Vec<NoticeHook>>>);
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.read().map_or(0, |h| h.len());
+        f.debug_struct("Hooks").field("count", &n).finish()
+    }
+}
+
+impl Hooks {
+    fn add(&self, hook: NoticeHook) {
+        // A poisoned lock only means a hook panicked while being added or run:
+        // the list itself is intact.
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(hook);
+    }
+
+    fn run(&self, notice: &SessionNotice) {
+        let hooks = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for h in hooks.iter() {
+            h(notice);
+        }
+    }
 }
 
 /// Fan-out of committed events to the gateway.
@@ -75,6 +131,12 @@ pub trait EventBus: Send + Sync + 'static {
     fn announce(&self, notice: SessionNotice);
     /// A receiver of every notice announced from now on.
     fn subscribe_sessions(&self) -> broadcast::Receiver<SessionNotice>;
+    /// Registers `hook`, which [`announce`](Self::announce) calls with every
+    /// notice from now on, synchronously, before it returns (hooks must be
+    /// quick and must not block). A backend shared by several processes calls
+    /// the hooks of each process for notices from the others too, as they
+    /// arrive.
+    fn watch(&self, hook: NoticeHook);
 }
 
 /// In-process [`EventBus`]: tokio broadcast channels.
@@ -82,6 +144,7 @@ pub trait EventBus: Send + Sync + 'static {
 pub struct LocalEventBus {
     tx: broadcast::Sender<EventBatch>,
     sessions: broadcast::Sender<SessionNotice>,
+    hooks: Hooks,
 }
 
 impl LocalEventBus {
@@ -90,6 +153,7 @@ impl LocalEventBus {
         Self {
             tx: broadcast::channel(capacity.max(1)).0,
             sessions: broadcast::channel(capacity.max(1)).0,
+            hooks: Hooks::default(),
         }
     }
 }
@@ -113,11 +177,17 @@ impl EventBus for LocalEventBus {
     }
 
     fn announce(&self, notice: SessionNotice) {
+        // The hooks first: they have acted when the store's write returns.
+        self.hooks.run(&notice);
         // No subscriber: no gateway socket to close.
         let _ = self.sessions.send(notice);
     }
 
     fn subscribe_sessions(&self) -> broadcast::Receiver<SessionNotice> {
         self.sessions.subscribe()
+    }
+
+    fn watch(&self, hook: NoticeHook) {
+        self.hooks.add(hook);
     }
 }

@@ -18,7 +18,7 @@ use p2core_types::{ChallengeString, FederationId, SessionId, UnixTimestamp};
 use tokio::sync::broadcast;
 
 pub use crate::auth::hash_token;
-pub use bus::{EventBatch, EventBus, LocalEventBus, SessionNotice, StoredEvent};
+pub use bus::{EventBatch, EventBus, LocalEventBus, NoticeHook, SessionNotice, StoredEvent};
 // Challenges are part of the storage contract (issue 14 item 2).
 pub use crate::challenges::{ChallengeStore, ChallengeStoreFull};
 pub use crate::limits::Network;
@@ -462,6 +462,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every session change committed from now on (see [`bus`]).
     fn subscribe_sessions(&self) -> broadcast::Receiver<SessionNotice>;
+
+    /// Calls `hook` with every [`SessionNotice`] from now on, synchronously:
+    /// a write method that changes what a notice announces calls it after
+    /// its commit and before it returns ([`EventBus::watch`]). Among others,
+    /// [`SessionNotice::ActorCertsChanged`] from `create_session`,
+    /// `rotate_session`, `end_session` and `reset_actor_password` (when it
+    /// ended a session), and [`SessionNotice::ServerCertChanged`] from
+    /// `insert_server_cert`.
+    fn watch_sessions(&self, hook: NoticeHook);
 
     /// The pending events of a session with an id above `after`, oldest first
     /// (not removed), read by a holder of the certificate `cert_serial`:

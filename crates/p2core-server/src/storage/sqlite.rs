@@ -507,7 +507,8 @@ impl Store for SqliteStore {
             .await?;
             published = returned_events(&rows, &ev)?;
         }
-        self.commit_and_publish(tx, published).await
+        self.commit_announce_publish(tx, vec![SessionNotice::ServerCertChanged], published)
+            .await
     }
 
     async fn create_session(
@@ -552,7 +553,8 @@ impl Store for SqliteStore {
             session_id: cert.session_id.clone(),
             serial: cert.serial,
         };
-        self.commit_announce_publish(tx, vec![current], published)
+        let changed = SessionNotice::ActorCertsChanged { actor_id };
+        self.commit_announce_publish(tx, vec![current, changed], published)
             .await
     }
 
@@ -600,6 +602,9 @@ impl Store for SqliteStore {
                 session_id: cert.session_id.clone(),
                 serial: cert.serial,
             },
+            SessionNotice::ActorCertsChanged {
+                actor_id: session.actor_id,
+            },
         ];
         self.commit_announce_publish(tx, notices, published).await
     }
@@ -644,7 +649,8 @@ impl Store for SqliteStore {
                     .await?;
         }
         let revoked = SessionNotice::Revoked(Arc::from([serial]));
-        self.commit_announce_publish(tx, vec![revoked], published)
+        let changed = SessionNotice::ActorCertsChanged { actor_id };
+        self.commit_announce_publish(tx, vec![revoked, changed], published)
             .await?;
         Ok(true)
     }
@@ -1198,6 +1204,8 @@ impl Store for SqliteStore {
         if !serials.is_empty() {
             self.bus
                 .announce(SessionNotice::Revoked(Arc::from(serials.as_slice())));
+            self.bus
+                .announce(SessionNotice::ActorCertsChanged { actor_id: id });
         }
         Ok(Some(u64::try_from(serials.len()).unwrap_or(u64::MAX)))
     }
@@ -1216,6 +1224,10 @@ impl Store for SqliteStore {
 
     fn subscribe_sessions(&self) -> tokio::sync::broadcast::Receiver<SessionNotice> {
         self.bus.subscribe_sessions()
+    }
+
+    fn watch_sessions(&self, hook: NoticeHook) {
+        self.bus.watch(hook);
     }
 
     async fn pending_events(

@@ -447,6 +447,11 @@ pub async fn session_notices_precede_later_events(store: &impl Store) {
                         Ok(SessionNotice::Current { serial, .. }) => {
                             current.insert(serial);
                         }
+                        // Certificate-change notices (response cache) carry no serial.
+                        Ok(
+                            SessionNotice::ActorCertsChanged { .. }
+                            | SessionNotice::ServerCertChanged,
+                        ) => {}
                         Err(tokio::sync::broadcast::error::TryRecvError::Empty) => break,
                         Err(e) => panic!("the notice bus failed the subscriber: {e}"),
                     }

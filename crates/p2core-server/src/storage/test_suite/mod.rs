@@ -148,6 +148,11 @@
 //! SQLite-only behaviours (reopening the file, queue trimming, challenges
 //! forgotten by a restart) are tested in `crates/p2core-server/tests/`, next
 //! to the suite's SQLite run.
+//!
+//! Certificate-change notices (`notices.rs`):
+//! - `certificate_changes_reach_watch_hooks_before_the_write_returns`: the
+//!   `ActorCertsChanged` / `ServerCertChanged` notices reach synchronous
+//!   watch hooks before the write call returns (the response cache relies on it).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -163,6 +168,7 @@ mod events;
 mod foreign;
 mod invites;
 mod key_packages;
+mod notices;
 mod sessions;
 
 pub use actors::*;
@@ -171,6 +177,7 @@ pub use events::*;
 pub use foreign::*;
 pub use invites::*;
 pub use key_packages::*;
+pub use notices::*;
 pub use sessions::*;
 
 /// Emits one `#[tokio::test]` per case of [`storage::test_suite`](crate::storage::test_suite),
@@ -212,6 +219,7 @@ macro_rules! store_test_suite {
             challenges_single_use_under_concurrency,
             challenge_bounds_exact_under_concurrency,
             prune_challenges_removes_only_expired,
+            certificate_changes_reach_watch_hooks_before_the_write_returns,
         );
     };
     // One wrapper per case (internal: a backend runs every case).

@@ -60,17 +60,17 @@ impl KeySettings {
             Duration::from_secs(1),
             Duration::from_secs(86_400),
         )?;
-        if let Some(days) = self.root_renew_days {
-            if days == 0 || days >= self.root_cert_days {
-                return Err(InvalidSetting::new(
-                    "keys.root_renew_days",
-                    format!(
-                        "{days} must be at least 1 and smaller than keys.root_cert_days ({}), \
-                         or None to renew only by hand",
-                        self.root_cert_days
-                    ),
-                ));
-            }
+        if let Some(days) = self.root_renew_days
+            && (days == 0 || days >= self.root_cert_days)
+        {
+            return Err(InvalidSetting::new(
+                "keys.root_renew_days",
+                format!(
+                    "{days} must be at least 1 and smaller than keys.root_cert_days ({}), \
+                     or None to renew only by hand",
+                    self.root_cert_days
+                ),
+            ));
         }
         Ok(())
     }

@@ -443,7 +443,7 @@ impl ResponseCache {
         inner.compact_order();
     }
 
-    /// The accounted size of what is cached (never above [`max_bytes`](Self::max_bytes)).
+    /// The accounted size of what is cached (never above the budget).
     pub fn used_bytes(&self) -> usize {
         self.read().used
     }
@@ -571,6 +571,116 @@ mod tests {
         );
         assert_eq!(cache.actor_certs(&fid(1), None, UnixTimestamp(11)), None);
         assert_eq!(cache.actor_certs(&fid(1), None, UnixTimestamp(9)), None);
+    }
+
+    /// The handler's fill protocol against the real SQLite store and its bus:
+    /// a list read before a write commits is refused by the put after it, for
+    /// every write that changes the list; a read after the write is stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_list_read_before_a_store_write_is_never_cached_after_it() {
+        use crate::storage::sqlite::SqliteStore;
+        use crate::storage::{ActorCertFilter, NewIdCert, PendingEvent, Store};
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("p2core.db"))
+            .await
+            .expect("open store");
+        let cache = Arc::new(ResponseCache::new(DEFAULT_RESPONSE_CACHE_BYTES));
+        let hook = cache.clone();
+        store.watch_sessions(Arc::new(move |n| hook.on_notice(n)));
+        let now = UnixTimestamp::now();
+        store
+            .insert_server_cert(1, "ROOT 1", "root1.key", now, None)
+            .await
+            .expect("root");
+        let alice = FederationId::new("alice@example.com").expect("FID");
+        let actor = store
+            .create_actor(&alice, "hash", None, now)
+            .await
+            .expect("actor");
+        let ev = PendingEvent {
+            n: "test",
+            op: 1,
+            d: "{}".into(),
+        };
+        let mut serial = 100;
+        let mut cert = |session: &str| {
+            serial += 1;
+            NewIdCert {
+                serial,
+                session_id: SessionId::new(session).expect("session ID"),
+                cert_pem: format!("PEM {serial}"),
+                not_before: UnixTimestamp(now.0.saturating_sub(10)),
+                not_after: now.saturating_add(3_600),
+                root_serial: 1,
+            }
+        };
+        let read = |store: SqliteStore| async move {
+            let list = store
+                .actor_certs(actor, &ActorCertFilter::default(), now)
+                .await
+                .expect("read");
+            Bytes::from(format!("{list:?}"))
+        };
+        // Each write, run between a fill's ticket+read and its put.
+        for step in 0..4 {
+            let ticket = cache.actor_ticket(actor);
+            let before = read(store.clone()).await;
+            match step {
+                0 => store
+                    .create_session(actor, &cert("a"), b"t0", now, &ev, u64::MAX)
+                    .await
+                    .expect("create"),
+                1 => {
+                    let caller = store.caller_by_token(b"t0", now).await.expect("resolve");
+                    let Some(crate::storage::Caller::Local(s)) = caller else {
+                        panic!("no local session");
+                    };
+                    store
+                        .rotate_session(&s, &cert("a"), b"t1", now, &ev)
+                        .await
+                        .expect("rotate");
+                }
+                2 => {
+                    let sid = SessionId::new("a").expect("session ID");
+                    let ended = store
+                        .end_session(actor, &sid, now, &|_| None)
+                        .await
+                        .expect("end");
+                    assert!(ended);
+                    store
+                        .create_session(actor, &cert("b"), b"t2", now, &ev, u64::MAX)
+                        .await
+                        .expect("create");
+                }
+                _ => {
+                    let ended = store
+                        .reset_actor_password(&alice, "new", now)
+                        .await
+                        .expect("reset");
+                    assert_eq!(ended, Some(1));
+                }
+            }
+            assert!(
+                !cache.put_actor_certs(ticket, &alice, None, actor, now, before.clone()),
+                "step {step}: a list read before the write was cached after it"
+            );
+            assert_eq!(cache.actor_certs(&alice, None, now), None);
+            let ticket = cache.actor_ticket(actor);
+            let after = read(store.clone()).await;
+            assert_ne!(after, before, "step {step} changed the list");
+            assert!(cache.put_actor_certs(ticket, &alice, None, actor, now, after.clone()));
+            assert_eq!(cache.actor_certs(&alice, None, now), Some(after));
+        }
+        // The root certificate.
+        let ticket = cache.server_ticket();
+        store
+            .insert_server_cert(2, "ROOT 2", "root2.key", now, None)
+            .await
+            .expect("root");
+        assert!(!cache.put_server(ticket, ServerDoc::Cert, Bytes::from_static(b"ROOT 1")));
+        assert_eq!(cache.server(ServerDoc::Cert), None);
+        store.close().await;
     }
 
     #[test]

@@ -141,6 +141,16 @@ pub struct RootRenewal {
     pub new_not_after: u64,
 }
 
+impl std::fmt::Display for RootRenewal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "serial {} (valid until {}) replaces {} (valid until {})",
+            self.new_serial, self.new_not_after, self.old_serial, self.old_not_after
+        )
+    }
+}
+
 /// Replaces the server's root certificate and key now (the old ones stay in
 /// the history, as with a key rotation). Locks the key directory first, so it
 /// is refused ([`AdminError::Busy`]) while a server runs on it: a running
@@ -194,6 +204,61 @@ pub async fn create_invite<S: Store>(
     let expires = UnixTimestamp(now.0.saturating_add(u64::from(days) * 86_400));
     let id = store.create_invite(&hash, uses, now, expires).await?;
     Ok(NewInvite { id, token, expires })
+}
+
+/// Where an invite stands ([`InviteRecord::state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteState {
+    /// Revoked by the operator.
+    Revoked,
+    /// Every use taken.
+    UsedUp,
+    /// Past its expiry.
+    Expired,
+    /// Can still be used.
+    Usable,
+}
+
+impl std::fmt::Display for InviteState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Revoked => "revoked",
+            Self::UsedUp => "used up",
+            Self::Expired => "expired",
+            Self::Usable => "usable",
+        })
+    }
+}
+
+impl InviteRecord {
+    /// The invite's state at `now`.
+    pub fn state(&self, now: UnixTimestamp) -> InviteState {
+        if self.revoked_at.is_some() {
+            InviteState::Revoked
+        } else if self.used >= self.max_uses {
+            InviteState::UsedUp
+        } else if self.expires_at <= now {
+            InviteState::Expired
+        } else {
+            InviteState::Usable
+        }
+    }
+}
+
+impl std::fmt::Display for InviteRecord {
+    /// `invite ID: created T, expires T, used N of M, STATE` (state at the current time).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invite {}: created {}, expires {}, used {} of {}, {}",
+            self.id,
+            self.created_at.0,
+            self.expires_at.0,
+            self.used,
+            self.max_uses,
+            self.state(UnixTimestamp::now())
+        )
+    }
 }
 
 /// Every invite, with its state.

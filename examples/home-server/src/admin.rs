@@ -6,7 +6,7 @@ use clap::Subcommand;
 use p2core_server::admin::{self as ops, AdminError};
 use p2core_server::storage::Store;
 use p2core_server::storage::sqlite::SqliteStore;
-use p2core_types::{FederationId, UnixTimestamp};
+use p2core_types::FederationId;
 
 pub use p2core_server::admin::read_password;
 
@@ -117,10 +117,7 @@ pub async fn run(
             }
         }
         AdminCommand::RenewRoot => match ops::renew_root(&store, &settings).await {
-            Ok(r) => Ok(format!(
-                "renewed the root certificate: serial {} (valid until {}) replaces {} (valid until {})",
-                r.new_serial, r.new_not_after, r.old_serial, r.old_not_after
-            )),
+            Ok(r) => Ok(format!("renewed the root certificate: {r}")),
             Err(AdminError::Busy(m)) => Err(AdminError::Usage(format!(
                 "{m}; stop it first (a running server renews its root by itself, \
                  see --root-renew-days)"
@@ -144,26 +141,8 @@ async fn invite(store: &SqliteStore, command: &InviteCommand) -> Result<String, 
             ))
         }
         InviteCommand::List => {
-            let now = UnixTimestamp::now();
-            let lines: Vec<String> = ops::list_invites(store)
-                .await?
-                .iter()
-                .map(|i| {
-                    let state = if i.revoked_at.is_some() {
-                        "revoked"
-                    } else if i.used >= i.max_uses {
-                        "used up"
-                    } else if i.expires_at <= now {
-                        "expired"
-                    } else {
-                        "usable"
-                    };
-                    format!(
-                        "invite {}: created {}, expires {}, used {} of {}, {state}",
-                        i.id, i.created_at.0, i.expires_at.0, i.used, i.max_uses
-                    )
-                })
-                .collect();
+            let invites = ops::list_invites(store).await?;
+            let lines: Vec<String> = invites.iter().map(ToString::to_string).collect();
             Ok(if lines.is_empty() {
                 "no invites".into()
             } else {

@@ -1,6 +1,8 @@
 //! `cargo run -p p2core-home-server -- --help`
 #![forbid(unsafe_code)]
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 use p2core_home_server::admin::{self, AdminCommand};
 use p2core_home_server::{Config, start};
@@ -29,28 +31,46 @@ enum Command {
     },
 }
 
+/// Prints `res` (the message on stdout, an error on stderr) as the exit status.
+fn report<E: std::fmt::Display>(res: Result<String, E>) -> ExitCode {
+    match res {
+        Ok(msg) => println!("{msg}"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")),
-        )
+        .with_env_filter(filter)
         .init();
-    let cli = Cli::parse();
-    let config = cli.config;
-    if let Some(Command::Admin { command }) = cli.command {
-        return run_admin(&config, &command).await;
+    let Cli { config, command } = Cli::parse();
+    if let Some(Command::Admin { command }) = command {
+        let password = match command {
+            AdminCommand::Create { .. } | AdminCommand::ResetPassword { .. } => {
+                match admin::read_password(&mut std::io::stdin().lock()) {
+                    Ok(p) => Some(p),
+                    Err(e) => return report::<_>(Err(e)),
+                }
+            }
+            AdminCommand::RenewRoot | AdminCommand::Invite { .. } => None,
+        };
+        return report(admin::run(&config, &command, password).await);
     }
-    let domain = config.domain.clone();
-    let data = config.data.clone();
+    let (domain, data) = (config.domain.clone(), config.data.clone());
     let server = match start(config, true).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("could not start: {e}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     tracing::info!(
@@ -59,38 +79,11 @@ async fn main() -> std::process::ExitCode {
         data.display()
     );
     match server.wait().await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            std::process::ExitCode::SUCCESS
-        }
+        Ok(()) => tracing::info!("stopped"),
         Err(e) => {
             tracing::error!("server error: {e}");
-            std::process::ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
     }
-}
-
-async fn run_admin(config: &Config, command: &AdminCommand) -> std::process::ExitCode {
-    let password = match command {
-        AdminCommand::Create { .. } | AdminCommand::ResetPassword { .. } => {
-            match admin::read_password(&mut std::io::stdin().lock()) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            }
-        }
-        AdminCommand::RenewRoot | AdminCommand::Invite { .. } => None,
-    };
-    match admin::run(config, command, password).await {
-        Ok(msg) => {
-            println!("{msg}");
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    ExitCode::SUCCESS
 }

@@ -21,9 +21,9 @@
 //! Besides the asynchronous receivers, [`EventBus::watch`] registers hooks
 //! that [`EventBus::announce`] calls *synchronously*, before it returns: a
 //! store announces after its commit and before its write method returns, so
-//! a hook has acted before the write is acknowledged to anyone (the response
-//! cache, [`crate::response_cache`], relies on it to never serve a list that
-//! an acknowledged write changed).
+//! a hook has acted before the write is acknowledged to anyone; the server's
+//! response cache relies on it to never serve a list that an acknowledged
+//! write changed.
 //!
 //! [`LocalEventBus`] is the in-process implementation (a tokio broadcast
 //! channel) used by the SQLite store. A backend shared by several server

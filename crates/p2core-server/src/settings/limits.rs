@@ -88,7 +88,7 @@ impl LimitSettings {
             }
         }
         let s = Duration::from_secs;
-        check_range("limits.network_factor", self.network_factor, 1, 256)?;
+        check_range("limits.network_factor", self.network_factor, 1, 100_000)?;
         check_range(
             "limits.max_tracked_clients",
             self.max_tracked_clients,
@@ -126,7 +126,7 @@ impl LimitSettings {
         check_range(
             "limits.challenge_lifetime",
             self.challenge_lifetime,
-            s(10),
+            s(1),
             s(3600),
         )?;
         check_range(

@@ -33,8 +33,8 @@ pub enum PublishError {
 /// Queues events for local actors' sessions ([`Server::events`](crate::Server::events)).
 ///
 /// An event is stored in each live session's queue in one transaction and,
-/// once committed, pushed to the session's gateway sockets (op 0 with the
-/// payload's namespace and opcode); sessions not connected read it later
+/// once committed, pushed to the session's gateway sockets (an envelope with
+/// the payload's namespace, opcode and a sequence number); sessions not connected read it later
 /// from the gateway (Resume) or `GET /events`. Each queue keeps at most the
 /// store's bound of pending events, dropping the oldest.
 ///

@@ -47,6 +47,11 @@ async fn register(
 
 /// Opens session `session` of `fid`; returns a client with its token.
 async fn trust(base: &str, fid: &FederationId, session: &str) -> Client {
+    trust_token(base, fid, session).await.0
+}
+
+/// Opens session `session` of `fid`; returns a client with its token, and the token.
+async fn trust_token(base: &str, fid: &FederationId, session: &str) -> (Client, String) {
     let key = SigningKey::from_bytes(&p2core_types::random::bytes::<32>());
     let sid = SessionId::new(session).expect("a session ID");
     let csr = p2core_certs::build_csr(&key, fid, &sid).expect("a CSR");
@@ -60,7 +65,10 @@ async fn trust(base: &str, fid: &FederationId, session: &str) -> Client {
         })
         .await
         .expect("session trust");
-    Client::new(base).expect("a client").with_token(&resp.token)
+    (
+        Client::new(base).expect("a client").with_token(&resp.token),
+        resp.token,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,4 +331,52 @@ async fn one_key_directory_serves_one_server() {
         .build()
         .await
         .expect("the directory is free again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedder_events_reach_a_live_gateway_socket() {
+    use p2core_routes::gateway_client::{GatewayClient, GatewayOptions};
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let running = start(builder(dir.path())).await;
+    let base = running.base_url();
+    let fid = register(&base, "alice").await.expect("registers");
+    let (_, token) = trust_token(&base, &fid, "phone").await;
+    let url = GatewayClient::url_for(&base).expect("a gateway URL");
+    let mut gw =
+        GatewayClient::connect_with(&url, &token, GatewayOptions::default().reconnect(false))
+            .await
+            .expect("the gateway identifies the session");
+    let msg = NewMessage {
+        channel: "general".into(),
+        id: 99,
+    };
+    assert_eq!(
+        running
+            .server()
+            .events()
+            .to_actor(&fid, &msg)
+            .await
+            .expect("queued"),
+        1
+    );
+    let wait = std::time::Duration::from_secs(10);
+    let env = loop {
+        let env = tokio::time::timeout(wait, gw.next_event())
+            .await
+            .expect("an event in time")
+            .expect("the socket is open")
+            .expect("no gateway error");
+        if env.n == "chat" {
+            break env;
+        }
+    };
+    assert_eq!(env.op, 7);
+    assert!(
+        env.s.is_some(),
+        "a sequence number, so the client can acknowledge it"
+    );
+    let got: NewMessage = serde_json::from_value(env.d).expect("the payload as sent");
+    assert_eq!(got, msg);
+    gw.close().await;
+    running.stop().await.expect("stops");
 }

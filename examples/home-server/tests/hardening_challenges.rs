@@ -83,7 +83,11 @@ async fn flooding_challenge_and_identify_leaves_no_trace_after_pruning() {
     // a challenge is outstanding for the real actor... (issued after room is made below)
     // garbage identify requests of every kind: all refused with JSON 4xx, none stored
     let victim = client(&base).challenge().await;
-    assert!(victim.is_err(), "the store is full");
+    // (challenges expire in whole seconds: a machine slow enough to get here a second after
+    // the flood began may already see the first of it expired and pruned, making room)
+    if started.elapsed() < Duration::from_secs(1) {
+        assert!(victim.is_err(), "the store is full");
+    }
     let garbage_bodies: Vec<Vec<u8>> = vec![
         b"{}".to_vec(),
         b"not json".to_vec(),

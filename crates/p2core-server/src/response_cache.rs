@@ -410,7 +410,6 @@ impl ResponseCache {
 
     /// Forgets everything and spoils every fill in flight (for a bus that
     /// lost notices, e.g. a lagging `LISTEN` connection).
-    #[cfg(test)]
     pub fn invalidate_all(&self) {
         let mut inner = self.write();
         for g in &mut inner.actor_generations {
@@ -429,8 +428,9 @@ impl ResponseCache {
         match notice {
             SessionNotice::ActorCertsChanged { actor_id } => self.invalidate_actor(*actor_id),
             SessionNotice::ServerCertChanged => self.invalidate_server(),
+            SessionNotice::Resync => self.invalidate_all(),
             // Token changes: the matching ActorCertsChanged follows them.
-            SessionNotice::Revoked(_) | SessionNotice::Current { .. } => {}
+            _ => {}
         }
     }
 

@@ -359,8 +359,13 @@ impl Hub {
                 serial,
             } => self
                 .revoke_where(|(a, s), other| a == actor_id && s == session_id && other != *serial),
+            SessionNotice::Resync => {
+                self.resync_all();
+                self.revalidate_now.notify_one();
+                0
+            }
             // Cache notices (response_cache): Revoked/Current name the sockets.
-            SessionNotice::ActorCertsChanged { .. } | SessionNotice::ServerCertChanged => 0,
+            _ => 0,
         };
         if closed > 0 {
             tracing::debug!(closed, "gateway sockets of revoked tokens closed");

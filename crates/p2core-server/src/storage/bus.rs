@@ -58,6 +58,7 @@ pub type EventBatch = Arc<[StoredEvent]>;
 
 /// A committed change to which ID-Cert (by serial) a local session's tokens belong to.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum SessionNotice {
     /// The tokens of these certificates were revoked (session ended, ID-Cert
     /// rotated, password reset): they authenticate nobody any more.
@@ -83,6 +84,12 @@ pub enum SessionNotice {
     /// The server's current root certificate was replaced (rotation, renewal):
     /// what `GET /idcert/server` and `GET /key/server` answer changed.
     ServerCertChanged,
+    /// Notices or event batches may have been missed (a backend shared by
+    /// several processes lost its notification channel for a moment): every
+    /// subscriber re-reads what it holds from the store (the gateway re-reads
+    /// every socket's queue and re-validates every socket, caches drop
+    /// everything).
+    Resync,
 }
 
 /// A hook [`EventBus::announce`] calls synchronously with every notice (see the module docs).

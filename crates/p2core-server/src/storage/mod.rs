@@ -6,6 +6,10 @@
 //! that is committed before it returns: a write the API acknowledges is durable.
 
 pub mod bus;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(any(test, feature = "test-suite"))]

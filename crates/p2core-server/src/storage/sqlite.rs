@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
+use super::sql::{db_ts, is_unique_violation, parse_fid, parse_session, ts};
 use super::*;
 
 mod challenges;
@@ -59,38 +60,6 @@ fn returned_events(
             })
         })
         .collect()
-}
-
-fn ts(v: i64) -> UnixTimestamp {
-    UnixTimestamp(u64::try_from(v).unwrap_or(0))
-}
-
-fn db_ts(t: UnixTimestamp) -> i64 {
-    i64::try_from(t.0).unwrap_or(i64::MAX)
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
-
-fn parse_fid(s: &str) -> StoreResult<FederationId> {
-    FederationId::new(s).map_err(|e| StoreError::Corrupt(format!("stored FID {s:?}: {e}")))
-}
-
-fn parse_session(s: &str) -> StoreResult<SessionId> {
-    SessionId::new(s).map_err(|e| StoreError::Corrupt(format!("stored session ID {s:?}: {e}")))
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        StoreError::Backend(Box::new(e))
-    }
-}
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        StoreError::Migrate(e.to_string())
-    }
 }
 
 /// Settings of the bundled SQLite store.

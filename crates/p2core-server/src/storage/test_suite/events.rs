@@ -452,6 +452,9 @@ pub async fn session_notices_precede_later_events(store: &impl Store) {
                             SessionNotice::ActorCertsChanged { .. }
                             | SessionNotice::ServerCertChanged,
                         ) => {}
+                        Ok(SessionNotice::Resync) => {
+                            panic!("the store lost notices (Resync) under an ordinary load")
+                        }
                         Err(tokio::sync::broadcast::error::TryRecvError::Empty) => break,
                         Err(e) => panic!("the notice bus failed the subscriber: {e}"),
                     }

@@ -69,11 +69,12 @@ fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response<Body> {
 fn limited<S: Store>(
     handler: MethodRouter<SharedState<S>>,
     limit: &Option<Arc<RateLimit>>,
+    state: &SharedState<S>,
 ) -> MethodRouter<SharedState<S>> {
     match limit {
         Some(l) => handler.layer(axum::middleware::from_fn_with_state(
-            l.clone(),
-            limits::rate_limited,
+            (l.clone(), state.clone()),
+            limits::rate_limited::<S>,
         )),
         None => handler,
     }
@@ -100,14 +101,14 @@ pub(crate) fn routes<S: Store, T: Clone + Send + Sync + 'static>(
     r = bind(
         r,
         "register",
-        limited(post(identity::register::<S>), &rl.register),
+        limited(post(identity::register::<S>), &rl.register, &state),
         None,
     );
     r = bind(
         r,
         "session_trust",
-        limited(post(identity::session_trust::<S>), &rl.trust),
-        Some(limited(post(legacy::session_trust::<S>), &rl.trust)),
+        limited(post(identity::session_trust::<S>), &rl.trust, &state),
+        Some(limited(post(legacy::session_trust::<S>), &rl.trust, &state)),
     );
     r = bind(
         r,
@@ -130,7 +131,7 @@ pub(crate) fn routes<S: Store, T: Clone + Send + Sync + 'static>(
     r = bind(
         r,
         "challenge",
-        limited(get(server::challenge::<S>), &rl.challenge),
+        limited(get(server::challenge::<S>), &rl.challenge, &state),
         None,
     );
     r = bind(
@@ -169,7 +170,11 @@ pub(crate) fn routes<S: Store, T: Clone + Send + Sync + 'static>(
     r = bind(
         r,
         "session_identify",
-        limited(post(federation::session_identify::<S>), &rl.identify),
+        limited(
+            post(federation::session_identify::<S>),
+            &rl.identify,
+            &state,
+        ),
         None,
     );
     r = bind(r, "gateway", get(crate::gateway::discovery::<S>), None);

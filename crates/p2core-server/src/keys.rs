@@ -13,7 +13,7 @@ use p2core_certs::{CertProfile, Issuer};
 use p2core_types::events::ServerCertificateChange;
 use p2core_types::{DomainName, IdCert, UnixTimestamp};
 
-use crate::settings::ServerSettings;
+use crate::settings::{KeyEncryptionKey, ServerSettings};
 use crate::storage::{PendingEvent, Store};
 
 /// The current signing identity of the server.
@@ -172,6 +172,127 @@ pub fn secure_data_dir(data_dir: &Path, database: &Path) -> Result<(), KeyError>
     Ok(())
 }
 
+/// Magic bytes of a sealed key (format version 1): `P2K1 || nonce(12) || ciphertext+tag`.
+const SEALED_MAGIC: &[u8; 4] = b"P2K1";
+
+/// What a sealed key is bound to (a sealed key moved to another serial does not open).
+fn sealed_aad(serial: i64) -> Vec<u8> {
+    format!("p2core server key {serial}").into_bytes()
+}
+
+/// Seals a PKCS#8 PEM private key with the key-encryption key (ChaCha20-Poly1305,
+/// random nonce, the serial as associated data).
+pub fn seal_key(kek: &KeyEncryptionKey, serial: i64, pem: &[u8]) -> Result<Vec<u8>, KeyError> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(kek.as_bytes().into());
+    let nonce = p2core_types::random::bytes::<12>();
+    let aad = sealed_aad(serial);
+    let ct = cipher
+        .encrypt(
+            (&nonce).into(),
+            Payload {
+                msg: pem,
+                aad: &aad,
+            },
+        )
+        .map_err(|_| KeyError::Cert("sealing the private key failed".into()))?;
+    let mut out = Vec::with_capacity(4 + 12 + ct.len());
+    out.extend_from_slice(SEALED_MAGIC);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    Ok(out)
+}
+
+/// Opens a key sealed by [`seal_key`]; a wrong key-encryption key, a key of
+/// another serial or altered bytes give a clear error.
+pub fn open_key(kek: &KeyEncryptionKey, serial: i64, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let wrong = || {
+        KeyError::Cert(format!(
+            "the stored private key of root {serial} does not open with this key-encryption key \
+             (every instance must be given the same --key-encryption-key-file)"
+        ))
+    };
+    let rest = sealed
+        .strip_prefix(SEALED_MAGIC.as_slice())
+        .ok_or_else(wrong)?;
+    if rest.len() < 12 + 16 {
+        return Err(wrong());
+    }
+    let (nonce, ct) = rest.split_at(12);
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(kek.as_bytes().into());
+    let aad = sealed_aad(serial);
+    cipher
+        .decrypt(nonce.into(), Payload { msg: ct, aad: &aad })
+        .map_err(|_| wrong())
+}
+
+/// Prefix of `server_certs.key_file` for a key the store keeps.
+const IN_STORE: &str = "db:";
+
+/// Keeps a new private key where the store wants it: sealed in the store
+/// (returns `db:<serial>`), or in a file of the key directory.
+async fn persist_key<S: Store>(
+    store: &S,
+    config: &ServerSettings,
+    serial: i64,
+    key: &SigningKey,
+    now: UnixTimestamp,
+) -> Result<String, KeyError> {
+    if !store.keeps_server_keys() {
+        return write_private_key(&config.keys.dir, serial, key);
+    }
+    let kek = config
+        .keys
+        .encryption_key
+        .as_ref()
+        .ok_or_else(missing_kek)?;
+    let pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Cert(format!("encoding the private key: {e}")))?;
+    let sealed = seal_key(kek, serial, pem.as_bytes())?;
+    store.put_server_key(serial, &sealed, now).await?;
+    Ok(format!("{IN_STORE}{serial}"))
+}
+
+fn missing_kek() -> KeyError {
+    KeyError::Cert(
+        "this store keeps the server's private keys, sealed with a key-encryption key; \
+         give every instance the same one (--key-encryption-key-file, made with \
+         `openssl rand -hex 32`)"
+            .into(),
+    )
+}
+
+/// Reads the private key of the root certificate `rec`.
+async fn load_key<S: Store>(
+    store: &S,
+    config: &ServerSettings,
+    rec: &crate::storage::ServerCertRecord,
+) -> Result<SigningKey, KeyError> {
+    if let Some(serial) = rec.key_file.strip_prefix(IN_STORE) {
+        let kek = config
+            .keys
+            .encryption_key
+            .as_ref()
+            .ok_or_else(missing_kek)?;
+        let sealed = store.server_key(rec.serial).await?.ok_or_else(|| {
+            KeyError::Cert(format!(
+                "the private key of root {serial} is missing from the store"
+            ))
+        })?;
+        let pem = open_key(kek, rec.serial, &sealed)?;
+        let pem = String::from_utf8(pem)
+            .map_err(|_| KeyError::Cert(format!("the private key of root {serial} is not PEM")))?;
+        return SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| KeyError::Cert(format!("the private key of root {serial}: {e}")));
+    }
+    let path = config.keys.dir.join(&rec.key_file);
+    let pem =
+        std::fs::read_to_string(&path).map_err(|e| KeyError::Io(path.display().to_string(), e))?;
+    SigningKey::from_pkcs8_pem(&pem).map_err(|e| KeyError::Cert(format!("{}: {e}", path.display())))
+}
+
 fn new_root(
     domain: &DomainName,
     now: UnixTimestamp,
@@ -199,14 +320,13 @@ pub async fn load_or_create<S: Store>(
     store: &S,
     config: &ServerSettings,
 ) -> Result<ServerKeys, KeyError> {
-    let (data_dir, domain) = (config.keys.dir.as_path(), &config.domain);
+    let domain = &config.domain;
     let (root_days, profile) = (config.keys.root_cert_days, config.certs.profile);
+    if store.keeps_server_keys() && config.keys.encryption_key.is_none() {
+        return Err(missing_kek());
+    }
     if let Some(rec) = store.current_server_cert().await? {
-        let path = data_dir.join(&rec.key_file);
-        let pem = std::fs::read_to_string(&path)
-            .map_err(|e| KeyError::Io(path.display().to_string(), e))?;
-        let key = SigningKey::from_pkcs8_pem(&pem)
-            .map_err(|e| KeyError::Cert(format!("{}: {e}", path.display())))?;
+        let key = load_key(store, config, &rec).await?;
         let cert = IdCert::from_pem(&rec.cert_pem).map_err(|e| KeyError::Cert(e.to_string()))?;
         let has_key_id = cert
             .certificate()
@@ -238,7 +358,7 @@ pub async fn load_or_create<S: Store>(
     }
     let now = UnixTimestamp::now();
     let (key, cert, serial) = new_root(domain, now, root_days, profile)?;
-    let key_file = write_private_key(data_dir, serial, &key)?;
+    let key_file = persist_key(store, config, serial, &key, now).await?;
     store
         .insert_server_cert(serial, &cert.to_pem(), &key_file, now, None)
         .await?;
@@ -254,11 +374,11 @@ pub async fn load_or_create<S: Store>(
 /// Makes a new key and root certificate current and queues the
 /// server-certificate-change event for every live session.
 pub async fn rotate<S: Store>(store: &S, config: &ServerSettings) -> Result<ServerKeys, KeyError> {
-    let (data_dir, domain) = (config.keys.dir.as_path(), &config.domain);
+    let domain = &config.domain;
     let (root_days, profile) = (config.keys.root_cert_days, config.certs.profile);
     let now = UnixTimestamp::now();
     let (key, cert, serial) = new_root(domain, now, root_days, profile)?;
-    let key_file = write_private_key(data_dir, serial, &key)?;
+    let key_file = persist_key(store, config, serial, &key, now).await?;
     let event = PendingEvent::new(&ServerCertificateChange {
         cert: cert.to_pem(),
         old_invalid_since: now,
@@ -274,6 +394,43 @@ pub async fn rotate<S: Store>(store: &S, config: &ServerSettings) -> Result<Serv
         serial,
         signing_key: key,
     })
+}
+
+/// The server's keys, reloaded first if the store announced a new root since
+/// they were loaded (a rotation at another instance, or by `admin`).
+pub async fn current<S: Store>(
+    state: &crate::state::AppState<S>,
+) -> Result<tokio::sync::RwLockReadGuard<'_, ServerKeys>, KeyError> {
+    use std::sync::atomic::Ordering;
+    if state.keys_stale.swap(false, Ordering::AcqRel) {
+        let mut keys = state.keys.write().await;
+        if let Err(e) = reload(&state.store, &state.settings, &mut keys).await {
+            state.keys_stale.store(true, Ordering::Release);
+            return Err(e);
+        }
+    }
+    Ok(state.keys.read().await)
+}
+
+/// Replaces `keys` with the store's current root and its key, if it is another one.
+pub async fn reload<S: Store>(
+    store: &S,
+    config: &ServerSettings,
+    keys: &mut ServerKeys,
+) -> Result<(), KeyError> {
+    match store.current_server_cert().await? {
+        Some(rec) if rec.serial != keys.serial => {
+            let new = load_or_create(store, config).await?;
+            tracing::info!(
+                old_serial = keys.serial,
+                new_serial = new.serial,
+                "loaded the server's new root certificate"
+            );
+            *keys = new;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Seconds from `now` until the current root certificate's notAfter (negative once expired).
@@ -303,6 +460,11 @@ pub async fn check_root<S: Store>(
     let config = &state.settings;
     let renew_days = config.keys.root_renew_days.unwrap_or(0);
     let mut keys = state.keys.write().await;
+    // Another instance may have renewed it already.
+    state
+        .keys_stale
+        .store(false, std::sync::atomic::Ordering::Release);
+    reload(&state.store, config, &mut keys).await?;
     let now = UnixTimestamp::now();
     let left = root_seconds_left(&keys, now);
     let day = 86_400_i128;

@@ -49,6 +49,7 @@ mod federation;
 mod gateway;
 mod handlers;
 mod keys;
+use storage::SessionNotice;
 mod limits;
 mod maintenance;
 mod response_cache;
@@ -258,11 +259,22 @@ impl ServerBuilder {
         ));
         let hook = response_cache.clone();
         store.watch_sessions(Arc::new(move |n| hook.on_notice(n)));
+        // A root rotated by another instance sharing the store (or by `admin`):
+        // reload the keys before the next signature.
+        let keys_stale = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stale = keys_stale.clone();
+        store.watch_sessions(Arc::new(move |n| {
+            if matches!(n, SessionNotice::ServerCertChanged | SessionNotice::Resync) {
+                stale.store(true, std::sync::atomic::Ordering::Release);
+            }
+        }));
         let state = Arc::new(AppState {
             store,
             settings,
             client_addresses,
             keys: RwLock::new(keys),
+            keys_stale,
+            instance: u64::from_le_bytes(p2core_types::random::bytes::<8>()),
             federation,
             argon2: Argon2::default(),
             passwords,
@@ -560,6 +572,9 @@ fn spawn_root_and_rate_limit_upkeep<S: Store>(state: &SharedState<S>) {
             };
             let Some(state) = weak.upgrade() else { return };
             if root {
+                if !maintenance::lead(&state, "root-check", every).await {
+                    continue;
+                }
                 if let Err(e) = keys::check_root(&state).await {
                     tracing::error!(error = %e, "checking the root certificate's lifetime failed");
                 }

@@ -209,6 +209,8 @@ pub struct RateLimit {
     /// Which routes it guards (for the error message and the log).
     name: &'static str,
     buckets: Buckets<Network>,
+    /// Requests per minute of each level (as `buckets`), for the store's shared counters.
+    per_minute: [Option<u64>; 5],
     policy: ClientAddressPolicy,
 }
 
@@ -228,9 +230,14 @@ impl RateLimit {
         let host = Level::per_minute(q)?;
         let net = Level::per_minute(q.saturating_mul(f));
         let wide = Level::per_minute(q.saturating_mul(f).saturating_mul(f));
+        let net_q = net.is_some().then(|| q.saturating_mul(f));
+        let wide_q = wide
+            .is_some()
+            .then(|| q.saturating_mul(f).saturating_mul(f));
         Some(Self {
             name,
             buckets: Buckets::new(vec![Some(host), net, Some(host), net, wide], max_keys),
+            per_minute: [Some(q), net_q, Some(q), net_q, wide_q],
             policy,
         })
     }
@@ -407,9 +414,44 @@ pub fn too_many_requests(what: &str, wait: Duration) -> Response {
     limited(what, "from this address or network", wait).into_response()
 }
 
-/// Middleware: answers 429 when the client address is over the route's limit.
-pub async fn rate_limited(
-    State(limit): State<Arc<RateLimit>>,
+/// The limit counted in the store, across every instance sharing it (a
+/// store that does not count: always `Ok`). Fixed one-minute windows: at most
+/// the limit per minute of the clock in all, whichever instance answers. A
+/// store error lets the request through (logged): the in-memory limit of the
+/// instance still applies.
+pub async fn shared_check<S: crate::storage::Store>(
+    store: &S,
+    limit: &RateLimit,
+    addr: IpAddr,
+) -> Result<(), Duration> {
+    let now = p2core_types::UnixTimestamp::now();
+    let window = now.0 - now.0 % 60;
+    let (keys, limits): (Vec<String>, Vec<u64>) = address_keys(addr)
+        .into_iter()
+        .filter_map(|(net, level)| {
+            let q = limit.per_minute.get(level).copied().flatten()?;
+            Some((format!("{}|{net}", limit.name), q))
+        })
+        .unzip();
+    match store
+        .count_hits(&keys, p2core_types::UnixTimestamp(window))
+        .await
+    {
+        Ok(Some(hits)) if hits.iter().zip(&limits).any(|(h, q)| h > q) => Err(Duration::from_secs(
+            (window + 60).saturating_sub(now.0).max(1),
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(route = limit.name, error = %e, "the shared rate-limit counters failed; counting in memory only");
+            Ok(())
+        }
+    }
+}
+
+/// Middleware: answers 429 when the client address is over the route's limit
+/// (in this instance's memory, then in the store's shared counters).
+pub async fn rate_limited<S: crate::storage::Store>(
+    State((limit, state)): State<(Arc<RateLimit>, crate::state::SharedState<S>)>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -417,7 +459,13 @@ pub async fn rate_limited(
     // tests with `oneshot`) every request shares the unspecified address.
     let ip = client_ip(&req, limit.policy).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match limit.check(ip) {
-        Ok(()) => next.run(req).await,
+        Ok(()) => match shared_check(&state.store, &limit, ip).await {
+            Ok(()) => next.run(req).await,
+            Err(wait) => {
+                tracing::debug!(route = limit.name, %ip, "rate limited (shared counters)");
+                too_many_requests(limit.name, wait)
+            }
+        },
         Err(wait) => {
             tracing::debug!(route = limit.name, %ip, "rate limited");
             too_many_requests(limit.name, wait)

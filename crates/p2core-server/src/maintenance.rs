@@ -34,6 +34,26 @@ pub const RECHECK_BATCH: u32 = 256;
 /// Ended foreign sessions deleted per statement.
 pub const PURGE_BATCH: u32 = 10_000;
 
+/// `true` if this instance runs the next round of `job`: it holds (or takes)
+/// the job's lease in the store for three periods of `every` (at least a
+/// minute), renewed at every round. Instances sharing a store run each job's
+/// rounds once across all of them; when the holder dies (even in the middle of
+/// a round: every round is made of transactions that another instance can
+/// repeat), its lease runs out and another instance takes the job over. A
+/// store served by one process always grants the lease.
+pub async fn lead<S: Store>(state: &SharedState<S>, job: &str, every: Duration) -> bool {
+    let now = now();
+    let lease = every.saturating_mul(3).max(Duration::from_secs(60));
+    let until = now.saturating_add(lease.as_secs());
+    match state.store.lease_job(job, state.instance, now, until).await {
+        Ok(lead) => lead,
+        Err(e) => {
+            tracing::warn!(job, error = %e, "could not take the lease of a background job; skipping this round");
+            false
+        }
+    }
+}
+
 /// Starts the background task for `state`.
 pub fn spawn<S: Store>(state: &SharedState<S>) -> tokio::task::JoinHandle<()> {
     let weak = Arc::downgrade(state);
@@ -56,6 +76,9 @@ pub fn spawn<S: Store>(state: &SharedState<S>) -> tokio::task::JoinHandle<()> {
             tokio::select! {
                 _ = prune.tick() => {
                     let Some(state) = weak.upgrade() else { break };
+                    if !lead(&state, "prune", prune_every).await {
+                        continue;
+                    }
                     match state.store.prune_challenges(now()).await {
                         Ok(0) => {}
                         Ok(removed) => tracing::debug!(removed, "expired challenges pruned"),
@@ -64,6 +87,9 @@ pub fn spawn<S: Store>(state: &SharedState<S>) -> tokio::task::JoinHandle<()> {
                 }
                 _ = recheck.tick() => {
                     let Some(state) = weak.upgrade() else { break };
+                    if !lead(&state, "foreign-recheck", recheck_every).await {
+                        continue;
+                    }
                     recheck_foreign_sessions(&state).await;
                 }
             }

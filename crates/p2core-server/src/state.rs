@@ -20,6 +20,11 @@ pub(crate) struct AppState<S> {
     pub client_addresses: ClientAddressPolicy,
     /// The current server key and root certificate (replaced on rotation).
     pub keys: RwLock<ServerKeys>,
+    /// Set when the store announces a new root (perhaps rotated by another
+    /// instance): [`crate::keys::current`] reloads `keys` before using them.
+    pub keys_stale: Arc<std::sync::atomic::AtomicBool>,
+    /// Random id of this server instance (holder of background-job leases).
+    pub instance: u64,
     /// Client for foreign home servers, with a root-certificate cache.
     pub federation: Federation,
     /// Password hashing (argon2id, default parameters).

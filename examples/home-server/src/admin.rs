@@ -5,12 +5,13 @@
 use clap::Subcommand;
 use p2core_server::admin::{self as ops, AdminError};
 use p2core_server::storage::Store;
-use p2core_server::storage::sqlite::SqliteStore;
+use p2core_server::storage::postgres::PgStore;
 use p2core_types::FederationId;
 
 pub use p2core_server::admin::read_password;
 
 use crate::Config;
+use crate::config::Database;
 
 /// `p2core-home-server admin …`
 #[derive(Debug, Clone, Subcommand)]
@@ -79,7 +80,9 @@ pub async fn run(
     command: &AdminCommand,
     password: Option<String>,
 ) -> Result<String, AdminError> {
-    let settings = config.settings();
+    let settings = config
+        .settings_with_keys()
+        .map_err(|e| AdminError::Usage(format!("invalid setting {e}")))?;
     settings
         .validate()
         .map_err(|e| AdminError::Usage(format!("invalid setting {e}")))?;
@@ -92,10 +95,37 @@ pub async fn run(
     if let AdminCommand::Create { name } | AdminCommand::ResetPassword { name } = command {
         fid(name)?;
     }
-    let store = ops::open_sqlite(&settings, &config.builder().sqlite_settings()).await?;
+    let database = config
+        .database()
+        .map_err(|e| AdminError::Usage(format!("invalid setting {e}")))?;
+    match database {
+        Database::Sqlite(sqlite) => {
+            let store = ops::open_sqlite(&settings, &sqlite).await?;
+            let res = run_on(&store, config, &settings, command, password).await;
+            store.close().await;
+            res
+        }
+        Database::Postgres(pg) => {
+            let store = PgStore::open_with(&pg).await.map_err(AdminError::Store)?;
+            let res = run_on(&store, config, &settings, command, password).await;
+            store.close().await;
+            res
+        }
+    }
+}
+
+/// [`run`] on an open store.
+async fn run_on<S: Store>(
+    store: &S,
+    config: &Config,
+    settings: &p2core_server::settings::ServerSettings,
+    command: &AdminCommand,
+    password: impl Fn() -> Result<String, AdminError>,
+) -> Result<String, AdminError> {
+    let (store, settings) = (store, settings);
     let res = match command {
         AdminCommand::Create { name } => {
-            match ops::create_account(&store, &settings, name, password()?).await {
+            match ops::create_account(store, settings, name, password()?).await {
                 Ok(fid) => Ok(format!("created {fid}; {}", admin_note(config, &fid))),
                 Err(AdminError::Exists(fid)) => Err(AdminError::Usage(format!(
                     "{fid} already exists; `admin reset-password {name}` takes it over \
@@ -105,7 +135,7 @@ pub async fn run(
             }
         }
         AdminCommand::ResetPassword { name } => {
-            match ops::reset_password(&store, &settings, name, password()?).await {
+            match ops::reset_password(store, settings, name, password()?).await {
                 Ok((fid, ended)) => Ok(format!(
                     "new password set for {fid}; {ended} session(s) ended; {}",
                     admin_note(config, &fid)
@@ -116,7 +146,7 @@ pub async fn run(
                 Err(e) => Err(e),
             }
         }
-        AdminCommand::RenewRoot => match ops::renew_root(&store, &settings).await {
+        AdminCommand::RenewRoot => match ops::renew_root(store, settings).await {
             Ok(r) => Ok(format!("renewed the root certificate: {r}")),
             Err(AdminError::Busy(m)) => Err(AdminError::Usage(format!(
                 "{m}; stop it first (a running server renews its root by itself, \
@@ -124,13 +154,12 @@ pub async fn run(
             ))),
             Err(e) => Err(e),
         },
-        AdminCommand::Invite { command } => invite(&store, command).await,
+        AdminCommand::Invite { command } => invite(store, command).await,
     };
-    store.close().await;
     res
 }
 
-async fn invite(store: &SqliteStore, command: &InviteCommand) -> Result<String, AdminError> {
+async fn invite<S: Store>(store: &S, command: &InviteCommand) -> Result<String, AdminError> {
     match command {
         InviteCommand::Create { uses, days } => {
             let new = ops::create_invite(store, *uses, *days).await?;

@@ -9,9 +9,10 @@ use clap::Parser;
 use p2core_certs::CertProfile;
 pub use p2core_server::settings::Peer;
 use p2core_server::settings::{
-    CertSettings, FederationSettings, GatewaySettings, HttpSettings, KeySettings, LimitSettings,
-    RegistrationPolicy, ServerSettings,
+    CertSettings, FederationSettings, GatewaySettings, HttpSettings, InvalidSetting,
+    KeyEncryptionKey, KeySettings, LimitSettings, RegistrationPolicy, ServerSettings,
 };
+use p2core_server::storage::postgres::PgSettings;
 use p2core_server::storage::sqlite::SqliteSettings;
 use p2core_server::{DATABASE_FILE, ServerBuilder};
 use p2core_types::{DomainName, FederationId};
@@ -283,6 +284,29 @@ pub struct Config {
     /// Bytes of encoded certificate-lookup answers kept in memory (LRU); 0 turns the cache off.
     #[arg(long, env = "P2CORE_RESPONSE_CACHE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub response_cache_bytes: usize,
+    /// PostgreSQL database (`postgres://user[:password]@host[:port]/database`) instead of the
+    /// SQLite file in --data: several instances given the same URL (and the same
+    /// --key-encryption-key-file) serve one home server behind a load balancer. Unset: SQLite.
+    #[arg(long, env = "P2CORE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// File with the 64 hex digits of the key-encryption key that seals the server's private
+    /// keys in the PostgreSQL database (`openssl rand -hex 32 > kek.hex`, mode 0600). Every
+    /// instance of one server needs the same one; required with a postgres:// --database-url.
+    #[arg(long, env = "P2CORE_KEY_ENCRYPTION_KEY_FILE")]
+    pub key_encryption_key_file: Option<PathBuf>,
+    /// Connections of this instance to PostgreSQL (opened at start and kept; one more listens
+    /// for the other instances' notifications).
+    #[arg(long, env = "P2CORE_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+}
+
+/// Where the data lives, as the flags say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The SQLite file in --data.
+    Sqlite(SqliteSettings),
+    /// A PostgreSQL database (--database-url).
+    Postgres(PgSettings),
 }
 
 /// `0` means "off" on the command line; the settings say it with `None`.
@@ -381,6 +405,41 @@ impl Config {
             RegistrationMode::Invite => RegistrationPolicy::Invite,
         };
         s
+    }
+
+    /// The database the flags choose: PostgreSQL with a `postgres://` (or
+    /// `postgresql://`) --database-url, else SQLite in --data.
+    pub fn database(&self) -> Result<Database, InvalidSetting> {
+        match &self.database_url {
+            None => Ok(Database::Sqlite(self.builder().sqlite_settings())),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Database::Postgres(
+                    PgSettings::new(url.clone())
+                        .max_connections(self.database_max_connections)
+                        .max_pending_events(self.max_pending_events),
+                ))
+            }
+            Some(_) => Err(InvalidSetting {
+                setting: "database_url",
+                reason:
+                    "only postgres:// URLs are understood (leave it unset for SQLite in --data)"
+                        .into(),
+            }),
+        }
+    }
+
+    /// [`settings`](Self::settings) with the key-encryption key of
+    /// --key-encryption-key-file read in.
+    pub fn settings_with_keys(&self) -> Result<ServerSettings, InvalidSetting> {
+        let mut s = self.settings();
+        if let Some(path) = &self.key_encryption_key_file {
+            let kek = KeyEncryptionKey::from_file(path).map_err(|e| InvalidSetting {
+                setting: "key_encryption_key_file",
+                reason: e.to_string(),
+            })?;
+            s.keys.encryption_key = Some(kek);
+        }
+        Ok(s)
     }
 
     /// A server builder with [`settings`](Self::settings) and the SQLite database in `--data`.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use p2core_home_server::admin::{self, AdminCommand};
-use p2core_home_server::{Config, start};
+use p2core_home_server::{Config, start_any};
 use tracing_subscriber::EnvFilter;
 
 /// The example polyproto-core home server.
@@ -66,7 +66,7 @@ async fn main() -> ExitCode {
         return report(admin::run(&config, &command, password).await);
     }
     let (domain, data) = (config.domain.clone(), config.data.clone());
-    let server = match start(config, true).await {
+    let server = match start_any(config, true).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("could not start: {e}");

@@ -24,13 +24,13 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::process::ServerProcess;
 use common::{authed, client, new_key};
 use ed25519_dalek::SigningKey;
 use p2core_routes::client::{Client, ClientError};
@@ -44,10 +44,6 @@ const PRODUCERS: usize = 3;
 const CLAIMERS: usize = 2;
 /// The longest a storm runs before the kill, whatever the kill point.
 const STORM_LIMIT: Duration = Duration::from_secs(20);
-/// Generous bound for a start of the binary (compiled in debug, on a busy machine).
-const START_LIMIT: Duration = Duration::from_secs(120);
-
-// ------------------------------------------------------------------ the process
 
 // ------------------------------------------------------------------ the power cut
 
@@ -143,108 +139,19 @@ enum Crash {
 
 // ------------------------------------------------------------------ the process
 
-/// The server binary running as a child process.
-struct ServerProcess {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-/// Removes ANSI colour sequences (`ESC [ … letter`).
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
+/// Starts `p2core-home-server --data DATA --listen 127.0.0.1:0` and waits
+/// until it logs the address it serves at; under `power`, with the
+/// `fsync_shadow` library preloaded.
+fn start_server(data: &Path, power: Option<&PowerCut>) -> ServerProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_p2core-home-server"));
+    if let Some(p) = power {
+        command.envs(p.env());
     }
-    out
-}
-
-/// Reads `stream` line by line into `log`; sends the first `http://…` URL seen.
-fn pump(
-    stream: impl Read + Send + 'static,
-    log: Arc<Mutex<Vec<String>>>,
-    tx: mpsc::Sender<String>,
-) {
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            let line = strip_ansi(&line);
-            if !sent && let Some(at) = line.find("http://") {
-                let url: String = line[at..]
-                    .chars()
-                    .take_while(|c| !c.is_whitespace() && *c != ')' && *c != ',')
-                    .collect();
-                sent = tx.send(url).is_ok();
-            }
-            log.lock().unwrap().push(line);
-        }
-    });
-}
-
-impl ServerProcess {
-    /// Starts `p2core-home-server --data DATA --listen 127.0.0.1:0` and waits
-    /// until it logs the address it serves at; under `power`, with the
-    /// `fsync_shadow` library preloaded.
-    fn start(data: &Path, power: Option<&PowerCut>) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_p2core-home-server"));
-        if let Some(p) = power {
-            command.envs(p.env());
-        }
-        let mut child = command
-            .args(["--domain", "localhost", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the p2core-home-server binary");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        pump(child.stdout.take().unwrap(), log.clone(), tx.clone());
-        pump(child.stderr.take().unwrap(), log.clone(), tx);
-        match rx.recv_timeout(START_LIMIT) {
-            Ok(base) => Self { child, base, log },
-            Err(e) => {
-                let _ = child.kill();
-                let status = child.wait();
-                panic!(
-                    "the server did not report its address ({e}; exit: {status:?}); its output:\n{}",
-                    log.lock().unwrap().join("\n")
-                );
-            }
-        }
-    }
-
-    /// SIGKILL (std's `Child::kill` on Unix), then reaps the process.
-    fn kill_9(mut self) -> Vec<String> {
-        self.child.kill().expect("SIGKILL the server");
-        let status = self.child.wait().expect("reap the server");
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::ExitStatusExt;
-            assert_eq!(status.signal(), Some(9), "killed by SIGKILL: {status:?}");
-        }
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    command
+        .args(["--domain", "localhost", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("RUST_LOG", "info,sqlx=warn,tower_http=warn");
+    ServerProcess::start(command)
 }
 
 // ------------------------------------------------------------------ the ledger
@@ -510,7 +417,7 @@ async fn crash_and_recover(kill_point: KillPoint, crash: Crash) {
         }
         log
     };
-    let server = ServerProcess::start(&data, power.as_ref());
+    let server = start_server(&data, power.as_ref());
 
     let storm = Arc::new(Storm {
         base: server.base.clone(),
@@ -584,7 +491,7 @@ async fn crash_and_recover(kill_point: KillPoint, crash: Crash) {
     );
 
     // ---- restart on the same data directory
-    let server = ServerProcess::start(&data, power.as_ref());
+    let server = start_server(&data, power.as_ref());
     let base = server.base.clone();
 
     // every acknowledged registration is there
@@ -685,7 +592,7 @@ async fn crash_and_recover(kill_point: KillPoint, crash: Crash) {
     down(server);
     integrity_check(&data.join("p2core.sqlite3")).await;
     // and it starts cleanly once more
-    let server = ServerProcess::start(&data, power.as_ref());
+    let server = start_server(&data, power.as_ref());
     client(&server.base).challenge().await.unwrap();
     server.kill_9();
 }

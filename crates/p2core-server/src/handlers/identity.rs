@@ -260,49 +260,70 @@ async fn issue_and_store<S, F, Fut>(
 ) -> ApiResult<(String, String)>
 where
     S: Store,
-    F: FnOnce(NewIdCert, [u8; 32]) -> Fut,
+    F: Fn(NewIdCert, [u8; 32]) -> Fut,
     Fut: std::future::Future<Output = Result<(), StoreError>>,
 {
-    let keys = state.keys.read().await;
-    let now = now();
-    let serial = p2core_certs::fresh_serial();
-    let cert = keys
-        .issuer
-        .issue(
-            csr,
-            fid,
-            now,
-            Some(days(state.settings.certs.actor_cert_days)),
-            serial,
-        )
-        .map_err(issue_error)?;
-    let session_id = cert
-        .session_id()
-        .cloned()
-        .ok_or_else(|| ApiError::internal("issued certificate without a session ID"))?;
-    let pem = cert.to_pem();
-    let (token, hash) = new_token();
-    let record = NewIdCert {
-        serial: i64::try_from(serial).map_err(ApiError::internal)?,
-        session_id,
-        cert_pem: pem.clone(),
-        not_before: cert.not_before(),
-        not_after: cert.not_after(),
-        root_serial: keys.serial,
-    };
-    match persist(record, hash).await {
-        Ok(()) => Ok((pem, token)),
-        Err(StoreError::Conflict(_)) => Err(ApiError::new(
-            ErrorCode::SessionIdTaken,
-            "this session ID is used by a valid ID-Cert of this actor; choose another",
-        )),
-        Err(StoreError::NotFound) => Err(ApiError::unauthorized("the session ended meanwhile")),
-        // The store's exact check (a concurrent trust took the last slot).
-        Err(StoreError::LimitReached(_)) => Err(super::too_many_sessions(
-            state.settings.limits.max_sessions_per_actor,
-        )),
-        Err(e) => Err(e.into()),
+    // A second attempt only when the root was rotated (at another instance)
+    // between loading the keys and storing: the store refuses a certificate
+    // of a root that is no longer current, and the keys are reloaded.
+    for attempt in 0..2 {
+        let keys = crate::keys::current(state)
+            .await
+            .map_err(ApiError::internal)?;
+        let now = now();
+        let serial = p2core_certs::fresh_serial();
+        let cert = keys
+            .issuer
+            .issue(
+                csr,
+                fid,
+                now,
+                Some(days(state.settings.certs.actor_cert_days)),
+                serial,
+            )
+            .map_err(issue_error)?;
+        let session_id = cert
+            .session_id()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("issued certificate without a session ID"))?;
+        let pem = cert.to_pem();
+        let (token, hash) = new_token();
+        let record = NewIdCert {
+            serial: i64::try_from(serial).map_err(ApiError::internal)?,
+            session_id,
+            cert_pem: pem.clone(),
+            not_before: cert.not_before(),
+            not_after: cert.not_after(),
+            root_serial: keys.serial,
+        };
+        return match persist(record, hash).await {
+            Ok(()) => Ok((pem, token)),
+            Err(StoreError::Conflict(m)) if m == crate::storage::ROOT_NOT_CURRENT => {
+                drop(keys);
+                state
+                    .keys_stale
+                    .store(true, std::sync::atomic::Ordering::Release);
+                if attempt == 0 {
+                    continue;
+                }
+                Err(ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the server's root certificate changed twice while this request was served; send it again",
+                ))
+            }
+            Err(StoreError::Conflict(_)) => Err(ApiError::new(
+                ErrorCode::SessionIdTaken,
+                "this session ID is used by a valid ID-Cert of this actor; choose another",
+            )),
+            Err(StoreError::NotFound) => Err(ApiError::unauthorized("the session ended meanwhile")),
+            // The store's exact check (a concurrent trust took the last slot).
+            Err(StoreError::LimitReached(_)) => Err(super::too_many_sessions(
+                state.settings.limits.max_sessions_per_actor,
+            )),
+            Err(e) => Err(e.into()),
+        };
     }
+    Err(ApiError::internal("unreachable: issue_and_store loop"))
 }
 
 /// Shared by `POST /session/trust` and its legacy alias: returns (PEM, token).
@@ -383,7 +404,9 @@ pub async fn rotate_inner<S: Store>(
         ));
     }
     let event = {
-        let keys = state.keys.read().await;
+        let keys = crate::keys::current(state)
+            .await
+            .map_err(ApiError::internal)?;
         invalidation_event(&keys.signing_key, session.cert_serial)
             .ok_or_else(|| ApiError::internal("could not build the invalidation event"))?
     };
@@ -436,7 +459,11 @@ pub async fn delete_session<S: Store>(
     state.rate_limits.sessions.write(&auth.0)?;
     match auth.0 {
         Caller::Local(me) => {
-            let key = state.keys.read().await.signing_key.clone();
+            let key = crate::keys::current(&state)
+                .await
+                .map_err(ApiError::internal)?
+                .signing_key
+                .clone();
             let make = move |serial: i64| invalidation_event(&key, serial);
             let ended = state
                 .store

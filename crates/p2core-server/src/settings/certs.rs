@@ -47,6 +47,71 @@ settings! {
         root_renew_days: Option<u32> = Some(30),
         /// Time between two checks of the root's remaining lifetime (default 1 h).
         root_check_interval: Duration = Duration::from_secs(3600),
+        /// The key-encryption key that seals the server's private keys in a store that
+        /// keeps them itself (the PostgreSQL store: every instance reads the same keys,
+        /// so every instance must be given the same key-encryption key). `None` (the
+        /// default) is fine for a store that leaves the keys to files in
+        /// [`dir`](Self::dir) (SQLite); with the PostgreSQL store the server does not start
+        /// without it.
+        encryption_key: Option<KeyEncryptionKey> = None,
+    }
+}
+
+/// A 256-bit key-encryption key: seals the server's private keys at rest with
+/// ChaCha20-Poly1305 (see [`KeySettings::encryption_key`]). Its `Debug` output
+/// never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyEncryptionKey([u8; 32]);
+
+impl std::fmt::Debug for KeyEncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyEncryptionKey(..)")
+    }
+}
+
+/// Why a key-encryption key could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyEncryptionKeyError {
+    /// The file could not be read.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// The text is not 64 hexadecimal digits.
+    #[error(
+        "a key-encryption key is 64 hexadecimal digits (32 bytes; `openssl rand -hex 32` makes one), got {0} characters that are not"
+    )]
+    Format(usize),
+}
+
+impl KeyEncryptionKey {
+    /// The key from its 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// A new random key.
+    pub fn generate() -> Self {
+        Self(p2core_types::random::bytes::<32>())
+    }
+
+    /// The key from 64 hexadecimal digits (surrounding whitespace ignored).
+    pub fn from_hex(text: &str) -> Result<Self, KeyEncryptionKeyError> {
+        let t = text.trim();
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(t, &mut out).map_err(|_| KeyEncryptionKeyError::Format(t.len()))?;
+        Ok(Self(out))
+    }
+
+    /// The key from a file holding 64 hexadecimal digits (e.g. made with
+    /// `openssl rand -hex 32 > kek.hex`; keep it mode 0600).
+    pub fn from_file(path: &std::path::Path) -> Result<Self, KeyEncryptionKeyError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| KeyEncryptionKeyError::Io(path.display().to_string(), e))?;
+        Self::from_hex(&text)
+    }
+
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
     }
 }
 

@@ -26,7 +26,7 @@ mod http;
 mod limits;
 mod registration;
 
-pub use certs::{CertSettings, KeySettings};
+pub use certs::{CertSettings, KeyEncryptionKey, KeyEncryptionKeyError, KeySettings};
 pub use federation::{FederationSettings, Peer};
 pub use gateway::GatewaySettings;
 pub use http::HttpSettings;

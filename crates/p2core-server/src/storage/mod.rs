@@ -51,6 +51,12 @@ pub enum StoreError {
     LimitReached(String),
 }
 
+/// The message of the [`StoreError::Conflict`] a store answers when a new
+/// ID-Cert was signed by a root that is no longer the current one (another
+/// instance sharing the store rotated it meanwhile): sign again with the new root.
+pub const ROOT_NOT_CURRENT: &str =
+    "the root certificate that signed this ID-Cert is no longer current";
+
 /// Shorthand result type.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -575,6 +581,64 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTimestamp,
         token_hash: &[u8; 32],
     ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    // ---- what several instances of one server share (issue 15) ----
+
+    /// `true` if the store keeps the server's private keys itself (sealed with
+    /// the key-encryption key), so that every instance sharing it signs with
+    /// the same keys; `false` (the default) leaves them to files in the
+    /// server's key directory.
+    fn keeps_server_keys(&self) -> bool {
+        false
+    }
+
+    /// Stores the sealed private key of the root certificate `serial` (before
+    /// the certificate itself is stored). A store that does not keep keys
+    /// answers `NotFound`.
+    fn put_server_key(
+        &self,
+        serial: i64,
+        sealed: &[u8],
+        now: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        let _ = (serial, sealed, now);
+        async { Err(StoreError::NotFound) }
+    }
+
+    /// The sealed private key of the root certificate `serial`, if the store keeps it.
+    fn server_key(&self, serial: i64) -> impl Future<Output = StoreResult<Option<Vec<u8>>>> + Send {
+        let _ = serial;
+        async { Ok(None) }
+    }
+
+    /// Takes (or renews) the lease of the background job `job` for `holder`
+    /// until `until`: `true` if `holder` may run the job's round now (no other
+    /// holder's lease is running at `now`). The default, for a store served by
+    /// one process, always grants it.
+    fn lease_job(
+        &self,
+        job: &str,
+        holder: u64,
+        now: UnixTimestamp,
+        until: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        let _ = (job, holder, now, until);
+        async { Ok(true) }
+    }
+
+    /// Counts one hit on each of the rate-limit counters `keys` in the fixed
+    /// window starting at `window_start` and returns each counter's hits in
+    /// that window so far (this one included, in the order of `keys`), counted
+    /// across every instance sharing the store; `None` (the default) when the
+    /// store does not count and the server's in-memory limits are the only ones.
+    fn count_hits(
+        &self,
+        keys: &[String],
+        window_start: UnixTimestamp,
+    ) -> impl Future<Output = StoreResult<Option<Vec<u64>>>> + Send {
+        let _ = (keys, window_start);
+        async { Ok(None) }
+    }
 
     // ---- challenges of `GET /challenge` (issue 14 item 2) ----
     //

@@ -736,9 +736,7 @@ impl PgStore {
         .await?;
         match current {
             Some(_) => Ok(()),
-            None => Err(StoreError::Conflict(
-                "the root certificate that signed this ID-Cert is no longer current",
-            )),
+            None => Err(StoreError::Conflict(ROOT_NOT_CURRENT)),
         }
     }
 
@@ -1881,6 +1879,94 @@ impl Store for PgStore {
             self.create_actor_with_invite_impl(fid, password_hash, auth_payload, now, token_hash)
         })
         .await
+    }
+
+    fn keeps_server_keys(&self) -> bool {
+        true
+    }
+
+    async fn put_server_key(
+        &self,
+        serial: i64,
+        sealed: &[u8],
+        now: UnixTimestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO server_keys (serial, sealed, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (serial) DO NOTHING",
+        )
+        .bind(serial)
+        .bind(sealed)
+        .bind(db_ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn server_key(&self, serial: i64) -> StoreResult<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT sealed FROM server_keys WHERE serial = $1")
+                .bind(serial)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn lease_job(
+        &self,
+        job: &str,
+        holder: u64,
+        now: UnixTimestamp,
+        until: UnixTimestamp,
+    ) -> StoreResult<bool> {
+        // The holder as stored: the same 64 bits, read as a signed number.
+        let holder = i64::from_le_bytes(holder.to_le_bytes());
+        let got: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO job_leases (job, holder, until) VALUES ($1, $2, $4)
+             ON CONFLICT (job) DO UPDATE SET holder = $2, until = $4
+               WHERE job_leases.holder = $2 OR job_leases.until < $3
+             RETURNING holder",
+        )
+        .bind(job)
+        .bind(holder)
+        .bind(db_ts(now))
+        .bind(db_ts(until))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(got == Some(holder))
+    }
+
+    async fn count_hits(
+        &self,
+        keys: &[String],
+        window_start: UnixTimestamp,
+    ) -> StoreResult<Option<Vec<u64>>> {
+        // Sorted: concurrent upserts of the same counters lock them in one order.
+        let mut sorted: Vec<&String> = keys.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        let rows: Vec<(String, i64)> = retrying(|| {
+            let sorted = &sorted;
+            async move {
+                Ok(sqlx::query_as(
+                    "INSERT INTO rate_counters (key, window_start, hits)
+                     SELECT k, $2, 1 FROM unnest($1::TEXT[]) AS k
+                     ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_counters.hits + 1
+                     RETURNING key, hits",
+                )
+                .bind(sorted)
+                .bind(db_ts(window_start))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        })
+        .await?;
+        let hits: HashMap<String, i64> = rows.into_iter().collect();
+        Ok(Some(
+            keys.iter()
+                .map(|k| count(hits.get(k).copied().unwrap_or(0)))
+                .collect(),
+        ))
     }
 
     async fn issue_challenge(

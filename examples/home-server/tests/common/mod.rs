@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod process;
 pub mod ws;
 
 use std::io::Write;

@@ -94,6 +94,12 @@ impl PgStore {
     }
 
     pub(super) async fn prune_challenges_impl(&self, now: UnixTimestamp) -> StoreResult<u64> {
+        // The shared rate-limit counters of windows that ended an hour ago go too
+        // (no limit's window is longer than an hour).
+        sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
+            .bind(db_ts(now).saturating_sub(3600))
+            .execute(&self.pool)
+            .await?;
         Ok(sqlx::query("DELETE FROM challenges WHERE expires < $1")
             .bind(db_ts(now))
             .execute(&self.pool)

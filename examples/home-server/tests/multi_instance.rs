@@ -1,0 +1,237 @@
+//! Several instances of one home server on one PostgreSQL database (issue 15):
+//! two server processes (the real binary, `--database-url` and the same
+//! `--key-encryption-key-file`, each with its own data directory and port)
+//! must behave as one server. Every test gets a fresh database and fails when
+//! PostgreSQL cannot be reached (`P2CORE_TEST_POSTGRES`, default the local
+//! PostgreSQL 15 at 127.0.0.1:5432; `.ci/run` starts it).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::process::ServerProcess;
+use common::ws::{raw_identify, recv};
+use common::{admin_cli, assert_api_error, client, register, trust};
+use p2core_server::storage::postgres::testing::TestDatabase;
+use p2core_types::{ErrorCode, IdCert, UnixTimestamp};
+use tempfile::TempDir;
+
+/// One home server (`localhost`) of two instances on one database.
+struct Cluster {
+    db: TestDatabase,
+    dir: TempDir,
+    a: Option<ServerProcess>,
+    b: ServerProcess,
+}
+
+/// Writes a key-encryption key (64 hex digits) to `path`.
+fn write_kek(path: &Path) {
+    std::fs::write(path, hex::encode(p2core_types::random::bytes::<32>())).unwrap();
+}
+
+/// The flags of an instance on `db` with data in `dir/name`.
+fn instance(db: &TestDatabase, dir: &Path, name: &str, extra: &[&str]) -> ServerProcess {
+    let mut command = Command::new(common::BIN);
+    command
+        .args(["--domain", "localhost", "--listen", "127.0.0.1:0"])
+        .arg("--data")
+        .arg(dir.join(name))
+        .arg("--database-url")
+        .arg(db.url())
+        .arg("--key-encryption-key-file")
+        .arg(dir.join("kek.hex"))
+        .args([
+            "--admin",
+            "root@localhost",
+            "--database-max-connections",
+            "4",
+        ])
+        .args(extra)
+        .env("RUST_LOG", "info,sqlx=warn,tower_http=warn");
+    ServerProcess::start(command)
+}
+
+impl Cluster {
+    /// A fresh database; the administrator `root` made with `admin create`
+    /// before the instances start; then the instances, one after the other.
+    async fn start(extra: &[&str]) -> Self {
+        let db = TestDatabase::create().await;
+        let dir = tempfile::tempdir().unwrap();
+        write_kek(&dir.path().join("kek.hex"));
+        let kek = dir.path().join("kek.hex");
+        let flags = [
+            "--domain",
+            "localhost",
+            "--database-url",
+            db.url(),
+            "--key-encryption-key-file",
+            kek.to_str().unwrap(),
+        ];
+        let (ok, out, err) = admin_cli(
+            &dir.path().join("admin"),
+            &flags,
+            &["create", "root"],
+            "root-password\n",
+        );
+        assert!(ok, "admin create on PostgreSQL: {out} {err}");
+        let a = instance(&db, dir.path(), "a", extra);
+        let b = instance(&db, dir.path(), "b", extra);
+        Self {
+            db,
+            dir,
+            a: Some(a),
+            b,
+        }
+    }
+
+    fn a(&self) -> &str {
+        &self.a.as_ref().expect("instance A runs").base
+    }
+
+    fn b(&self) -> &str {
+        &self.b.base
+    }
+}
+
+/// An event committed at A (a new session of the actor) reaches the actor's
+/// gateway socket at B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_committed_at_a_reaches_a_socket_at_b() {
+    let c = Cluster::start(&[]).await;
+    let fid = register(c.a(), "alice", "alice-pw").await;
+    let first = trust(c.a(), &fid, "alice-pw", "phone").await;
+    // The token made at A opens a socket at B (one store of tokens).
+    let mut ws = raw_identify(c.b(), &first.token).await;
+    let second = trust(c.a(), &fid, "alice-pw", "laptop").await;
+    let ev = tokio::time::timeout(Duration::from_secs(10), recv(&mut ws))
+        .await
+        .expect("the event of the session opened at A arrives at B within 10 s");
+    assert_eq!(ev.op, 3, "op 3 (new session): {ev:?}");
+    let d = serde_json::to_string(&ev.d).unwrap();
+    assert!(
+        d.contains(&second.cert_pem.replace('\n', "\\n")),
+        "the event carries the new session's certificate: {d}"
+    );
+    drop(c.db);
+}
+
+/// A root rotated at A: B signs the next certificate with the new root at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_at_a_then_issue_at_b_verifies_against_the_new_root() {
+    let c = Cluster::start(&[]).await;
+    let root_fid = p2core_types::FederationId::new("root@localhost").unwrap();
+    let admin = trust(c.a(), &root_fid, "root-password", "console").await;
+    let old_pem = client(c.b()).server_idcert(None).await.unwrap();
+    // B has signed with the old root before (its keys are loaded).
+    let fid = register(c.b(), "bob", "bob-pw").await;
+    let before = trust(c.b(), &fid, "bob-pw", "one").await;
+    let old_root = IdCert::from_pem(&old_pem).unwrap();
+    p2core_certs::verify_actor_cert(&before.cert(), &old_root, UnixTimestamp::now()).unwrap();
+
+    let new_pem = admin.client.rotate_server_key().await.unwrap();
+    assert_ne!(new_pem, old_pem);
+    let new_root = IdCert::from_pem(&new_pem).unwrap();
+    // Immediately: the next issue at B verifies against the new root.
+    let after = trust(c.b(), &fid, "bob-pw", "two").await;
+    p2core_certs::verify_actor_cert(&after.cert(), &new_root, UnixTimestamp::now())
+        .expect("B signed with the root rotated at A");
+    assert_eq!(client(c.b()).server_idcert(None).await.unwrap(), new_pem);
+    // The sealed key in the database is what B signs with; nothing was
+    // written to B's data directory for it.
+    assert!(
+        !c.dir.path().join("b/keys").exists(),
+        "keys live in the database, not in an instance's data directory"
+    );
+}
+
+/// `--rate-register-per-minute 3` is 3 per minute across both instances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_is_shared_by_the_instances() {
+    // Stay inside one clock minute (the shared counters' window).
+    let second = UnixTimestamp::now().0 % 60;
+    if second > 40 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
+    let c = Cluster::start(&["--rate-register-per-minute", "3"]).await;
+    register(c.a(), "r1", "pw-pw-pw-1").await;
+    register(c.b(), "r2", "pw-pw-pw-2").await;
+    register(c.a(), "r3", "pw-pw-pw-3").await;
+    // Each instance alone has seen at most 2: only the shared count refuses.
+    let refused = client(c.b())
+        .register(&p2core_routes::register::Request {
+            username: "r4".into(),
+            password: "pw-pw-pw-4".into(),
+            auth_payload: None,
+        })
+        .await;
+    assert_api_error(refused, 429, ErrorCode::TooManyRequests);
+}
+
+/// SIGKILL of instance A in the middle of writes at both instances: every
+/// registration and session acknowledged (at A or B) is there afterwards, and
+/// B keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_one_instance_loses_nothing_acknowledged() {
+    let mut c = Cluster::start(&[
+        "--rate-register-per-minute",
+        "0",
+        "--rate-trust-per-minute",
+        "0",
+    ])
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for (w, base) in [c.a(), c.b(), c.a(), c.b()].into_iter().enumerate() {
+        let base = base.to_owned();
+        let stop = stop.clone();
+        writers.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let name = format!("w{w}n{i}");
+                let res = client(&base)
+                    .register(&p2core_routes::register::Request {
+                        username: name.clone(),
+                        password: "storm-password".into(),
+                        auth_payload: None,
+                    })
+                    .await;
+                match res {
+                    Ok(r) => acked.push(r.fid),
+                    // Instance A is gone: this writer is done.
+                    Err(_) if w % 2 == 0 => break,
+                    Err(e) => panic!("B failed a registration: {e}"),
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let a = c.a.take().unwrap();
+    let _log = a.kill_9();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut acked = Vec::new();
+    for w in writers {
+        acked.extend(w.await.expect("a writer panicked"));
+    }
+    assert!(
+        acked.len() > 10,
+        "the storm made only {} registrations",
+        acked.len()
+    );
+    // Every acknowledged actor can open a session at B.
+    for (i, fid) in acked.iter().enumerate() {
+        let s = trust(c.b(), fid, "storm-password", &format!("after{i}")).await;
+        assert_eq!(&s.fid, fid);
+    }
+    // And B goes on serving new work.
+    let fid = register(c.b(), "late", "late-password").await;
+    trust(c.b(), &fid, "late-password", "desk").await;
+}

@@ -122,8 +122,7 @@ async fn run_on<S: Store>(
     command: &AdminCommand,
     password: impl Fn() -> Result<String, AdminError>,
 ) -> Result<String, AdminError> {
-    let (store, settings) = (store, settings);
-    let res = match command {
+    match command {
         AdminCommand::Create { name } => {
             match ops::create_account(store, settings, name, password()?).await {
                 Ok(fid) => Ok(format!("created {fid}; {}", admin_note(config, &fid))),
@@ -155,8 +154,7 @@ async fn run_on<S: Store>(
             Err(e) => Err(e),
         },
         AdminCommand::Invite { command } => invite(store, command).await,
-    };
-    res
+    }
 }
 
 async fn invite<S: Store>(store: &S, command: &InviteCommand) -> Result<String, AdminError> {

@@ -32,6 +32,15 @@ pub enum AdminCommand {
     /// the history, as with a key rotation). Refused while a server runs on the
     /// data directory (a running server renews by itself, see --root-renew-days).
     RenewRoot,
+    /// Copy everything in the SQLite database of --data (and the server's key files,
+    /// sealed with --key-encryption-key-file) into an empty PostgreSQL database; then
+    /// start the instances with --database-url URL. Stop the server first (the data
+    /// directory is locked while copying).
+    CopyToPostgres {
+        /// The PostgreSQL database to fill (`postgres://…`; it must hold no server data).
+        #[arg(long)]
+        to: String,
+    },
     /// Registration invites for `--registration invite`: create, list, revoke.
     Invite {
         /// What to do with invites.
@@ -95,6 +104,9 @@ pub async fn run(
     if let AdminCommand::Create { name } | AdminCommand::ResetPassword { name } = command {
         fid(name)?;
     }
+    if let AdminCommand::CopyToPostgres { to } = command {
+        return copy_to_postgres(config, &settings, to).await;
+    }
     let database = config
         .database()
         .map_err(|e| AdminError::Usage(format!("invalid setting {e}")))?;
@@ -112,6 +124,33 @@ pub async fn run(
             res
         }
     }
+}
+
+/// `admin copy-to-postgres --to URL`.
+async fn copy_to_postgres(
+    config: &Config,
+    settings: &p2core_server::settings::ServerSettings,
+    to: &str,
+) -> Result<String, AdminError> {
+    if config.database_url.is_some() {
+        return Err(AdminError::Usage(
+            "copy-to-postgres reads the SQLite database of --data; leave --database-url unset \
+             and name the PostgreSQL database with --to"
+                .into(),
+        ));
+    }
+    let from = ops::open_sqlite(settings, &config.builder().sqlite_settings()).await?;
+    let pg = PgStore::open_with(&p2core_server::storage::postgres::PgSettings::new(to))
+        .await
+        .map_err(AdminError::Store)?;
+    let res = ops::copy_sqlite_to_postgres(&from, &pg, settings).await;
+    pg.close().await;
+    from.close().await;
+    Ok(format!(
+        "copied into PostgreSQL: {}; start the instances with --database-url and the same \
+         --key-encryption-key-file",
+        res?
+    ))
 }
 
 /// [`run`] on an open store.
@@ -154,6 +193,9 @@ async fn run_on<S: Store>(
             Err(e) => Err(e),
         },
         AdminCommand::Invite { command } => invite(store, command).await,
+        AdminCommand::CopyToPostgres { .. } => Err(AdminError::Usage(
+            "copy-to-postgres runs on the SQLite database".into(),
+        )),
     }
 }
 

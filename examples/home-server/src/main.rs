@@ -61,7 +61,9 @@ async fn main() -> ExitCode {
                     Err(e) => return report::<_>(Err(e)),
                 }
             }
-            AdminCommand::RenewRoot | AdminCommand::Invite { .. } => None,
+            AdminCommand::RenewRoot
+            | AdminCommand::Invite { .. }
+            | AdminCommand::CopyToPostgres { .. } => None,
         };
         return report(admin::run(&config, &command, password).await);
     }

@@ -235,3 +235,84 @@ async fn kill_9_of_one_instance_loses_nothing_acknowledged() {
     let fid = register(c.b(), "late", "late-password").await;
     trust(c.b(), &fid, "late-password", "desk").await;
 }
+
+/// `admin copy-to-postgres`: a SQLite deployment moves to PostgreSQL with its
+/// actors, sessions (tokens keep working), queued events, root certificate and
+/// key; the identities continue after the copied ids; a second copy into the
+/// filled database is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_deployment_moves_to_postgres() {
+    let db = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_kek(&dir.path().join("kek.hex"));
+    let old_data = dir.path().join("sqlite-data");
+    let server = common::spawn_local_with(&old_data, |_| {}).await;
+    let base = server.base_url();
+    let fid = register(&base, "carol", "carol-pw").await;
+    let phone = trust(&base, &fid, "carol-pw", "phone").await;
+    let laptop = trust(&base, &fid, "carol-pw", "laptop").await;
+    let root_pem = client(&base).server_idcert(None).await.unwrap();
+    // GET /events hands the queue over: the laptop's event (taken now) ...
+    let taken = phone.client.events().await.unwrap();
+    assert_eq!(
+        taken.len(),
+        1,
+        "the laptop's new-session event waits for the phone"
+    );
+    // ... and the tablet's, still queued when the server stops.
+    trust(&base, &fid, "carol-pw", "tablet").await;
+    server.stop().await.unwrap();
+
+    let kek = dir.path().join("kek.hex");
+    let flags = ["--key-encryption-key-file", kek.to_str().unwrap()];
+    let (ok, out, err) = admin_cli(
+        &old_data,
+        &flags,
+        &["copy-to-postgres", "--to", db.url()],
+        "",
+    );
+    assert!(ok, "copy-to-postgres: {out} {err}");
+    assert!(
+        out.contains("actors 1") && out.contains("1 server key(s) sealed"),
+        "{out}"
+    );
+
+    let pg = instance(&db, dir.path(), "pg", &[]);
+    // The same root, and its key: a new session verifies against it.
+    assert_eq!(
+        client(&pg.base).server_idcert(None).await.unwrap(),
+        root_pem
+    );
+    let desk = trust(&pg.base, &fid, "carol-pw", "desk").await;
+    let root = IdCert::from_pem(&root_pem).unwrap();
+    p2core_certs::verify_actor_cert(&desk.cert(), &root, UnixTimestamp::now()).unwrap();
+    // Old tokens work, and the queue came along (plus the desk's event).
+    let phone_at_pg = common::authed(&pg.base, &phone.token);
+    let events = phone_at_pg.events().await.unwrap();
+    assert_eq!(
+        events.len(),
+        2,
+        "the tablet's (copied) and the desk's event: {events:?}"
+    );
+    assert_eq!(events[0].s, taken[0].s + 1, "event ids are kept");
+    assert!(
+        events[1].s > events[0].s,
+        "new event ids continue after every id SQLite gave out: {events:?}"
+    );
+    common::authed(&pg.base, &laptop.token)
+        .events()
+        .await
+        .expect("the laptop's token works on PostgreSQL");
+    // New rows get new ids (no collision with the copied ones).
+    register(&pg.base, "dave", "dave-pw").await;
+    drop(pg);
+
+    let (ok, out, err) = admin_cli(
+        &old_data,
+        &flags,
+        &["copy-to-postgres", "--to", db.url()],
+        "",
+    );
+    assert!(!ok, "a second copy into a filled database must fail: {out}");
+    assert!(err.contains("already holds server data"), "{err}");
+}

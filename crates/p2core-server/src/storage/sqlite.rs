@@ -125,6 +125,11 @@ impl SqliteStore {
         })
     }
 
+    /// The pool of read-only connections (for `admin copy-to-postgres`).
+    pub(crate) fn reader_pool(&self) -> &SqlitePool {
+        &self.reader
+    }
+
     /// Keeps at most `max` pending events per session (at least 1); when a
     /// new event would exceed it, the session's oldest events are dropped.
     pub fn with_max_pending_events(mut self, max: u32) -> Self {

@@ -270,3 +270,8 @@ pub async fn list_invites<S: Store>(store: &S) -> Result<Vec<InviteRecord>, Admi
 pub async fn revoke_invite<S: Store>(store: &S, id: i64) -> Result<bool, AdminError> {
     Ok(store.revoke_invite(id, UnixTimestamp::now()).await?)
 }
+
+#[cfg(feature = "postgres")]
+mod copy;
+#[cfg(feature = "postgres")]
+pub use copy::{CopyReport, copy_sqlite_to_postgres};

@@ -316,3 +316,80 @@ async fn sqlite_deployment_moves_to_postgres() {
     assert!(!ok, "a second copy into a filled database must fail: {out}");
     assert!(err.contains("already holds server data"), "{err}");
 }
+
+/// A challenge issued by A is answered at B (a foreign actor logs in), once
+/// in all: the same answer is refused at both instances afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_issued_at_a_is_answered_at_b_once() {
+    let home_dir = tempfile::tempdir().unwrap();
+    let home = common::spawn(home_dir.path(), "h.localhost", &[], &[]).await;
+    let peer = format!("h.localhost={}", home.base_url());
+    let c = Cluster::start(&["--peer", &peer]).await;
+    let fid = register(&home.base_url(), "erin", "erin-pw").await;
+    let s = trust(&home.base_url(), &fid, "erin-pw", "laptop").await;
+
+    let challenge = client(c.a()).challenge().await.unwrap();
+    let req = p2core_routes::session_identify::Request {
+        completed_challenge: p2core_types::CompletedChallenge {
+            challenge: challenge.challenge().to_owned(),
+            signature: challenge.solve(&s.key),
+        },
+        id_cert: s.cert_pem.clone(),
+        auth_payload: None,
+    };
+    let at_b = common::post_identify(c.b(), &req).await;
+    assert_eq!(at_b.0, 201, "answered at B: {}", at_b.1);
+    let token = at_b.1["token"].as_str().unwrap().to_owned();
+    // The session opened at B is known at A.
+    common::authed(c.a(), &token)
+        .events()
+        .await
+        .expect("the foreign session opened at B authenticates at A");
+    for base in [c.a(), c.b()] {
+        common::assert_raw_error(
+            &common::post_identify(base, &req).await,
+            401,
+            ErrorCode::ChallengeUnknown,
+        );
+    }
+}
+
+/// A gateway client that resumes at the other instance is told to identify
+/// again (4010: the resume state lives in the instance it was connected to),
+/// and loses nothing: Identify at B replays every event not acknowledged at A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_at_the_other_instance_loses_nothing() {
+    use common::ws::{raw_connect, send};
+    let c = Cluster::start(&["--gateway-heartbeat-ms", "60000"]).await;
+    let fid = register(c.a(), "frank", "frank-pw").await;
+    let one = trust(c.a(), &fid, "frank-pw", "one").await;
+    let mut ws = raw_identify(c.a(), &one.token).await;
+    let two = trust(c.a(), &fid, "frank-pw", "two").await;
+    let first = recv(&mut ws).await;
+    let last = first.s.unwrap();
+    drop(ws);
+    let three = trust(c.b(), &fid, "frank-pw", "three").await;
+
+    let mut ws = raw_connect(c.b()).await;
+    recv(&mut ws).await;
+    send(
+        &mut ws,
+        serde_json::json!({"n": "core", "op": 5, "d": {"s": last, "token": one.token}}),
+    )
+    .await;
+    assert_eq!(common::ws::recv_close(&mut ws).await.0, 4010);
+
+    let mut ws = raw_identify(c.b(), &one.token).await;
+    let mut certs = Vec::new();
+    for _ in 0..2 {
+        let ev = tokio::time::timeout(Duration::from_secs(10), recv(&mut ws))
+            .await
+            .expect("catch-up after Identify at B");
+        certs.push(ev.d["cert"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        certs,
+        vec![two.cert_pem.clone(), three.cert_pem.clone()],
+        "the event received (not acknowledged) at A and the one missed, in order"
+    );
+}

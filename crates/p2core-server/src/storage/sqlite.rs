@@ -315,6 +315,17 @@ impl SqliteStore {
         token_hash: &[u8],
         now: UnixTimestamp,
     ) -> StoreResult<()> {
+        // Only the current root signs (a process that rotated meanwhile, e.g.
+        // `admin renew-root`, made another one current).
+        let current: Option<i64> = sqlx::query_scalar(
+            "SELECT serial FROM server_certs WHERE serial = ? AND current_until IS NULL",
+        )
+        .bind(cert.root_serial)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if current.is_none() {
+            return Err(StoreError::Conflict(ROOT_NOT_CURRENT));
+        }
         sqlx::query(
             "INSERT INTO id_certs (serial, actor_id, session_id, cert_pem, not_before, not_after, root_serial, issued_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

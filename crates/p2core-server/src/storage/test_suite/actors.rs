@@ -234,3 +234,84 @@ pub async fn root_rotation_event_reaches_every_live_local_session(store: &impl S
         "an ended session was told"
     );
 }
+
+/// Root rotations racing each other (two instances renewing at once) leave
+/// exactly one current root, and every rotation in the history.
+pub async fn concurrent_root_rotations_leave_one_current_root(store: &impl Store) {
+    const ROTATIONS: usize = 8;
+    setup(store, "alice").await;
+    let t = now();
+    on_threads(ROTATIONS, |i| async move {
+        let serial = 500 + i64::try_from(i).expect("small");
+        store
+            .insert_server_cert(serial, &format!("PEM {serial}"), "k", t, None)
+            .await
+            .expect("rotation");
+    });
+    let current = store
+        .current_server_cert()
+        .await
+        .expect("read")
+        .expect("a current root");
+    assert!((500..500 + 8).contains(&current.serial), "{current:?}");
+    // The current one is what a lookup at the rotation time answers.
+    assert_eq!(
+        store
+            .server_cert_at(t)
+            .await
+            .expect("read")
+            .map(|c| c.serial),
+        Some(current.serial)
+    );
+}
+
+/// A certificate signed with a root that is no longer current (another
+/// instance rotated it meanwhile) is refused with the `Conflict`
+/// [`ROOT_NOT_CURRENT`](crate::storage::ROOT_NOT_CURRENT), for new sessions and
+/// rotations alike, and nothing is stored; with the current root it is taken.
+pub async fn certificates_of_a_rotated_out_root_are_refused(store: &impl Store) {
+    let alice = setup(store, "alice").await;
+    let (a, _) = session(store, alice, "session-a").await;
+    store
+        .insert_server_cert(ROOT_SERIAL + 1, "NEW ROOT", "k", now(), Some(event("root")))
+        .await
+        .expect("rotation");
+    let day = now().saturating_add(DAY);
+    let stale = cert("session-b", day);
+    let t = token();
+    match store
+        .create_session(alice, &stale, &t, now(), &event("b"), u64::MAX)
+        .await
+    {
+        Err(crate::storage::StoreError::Conflict(m)) => {
+            assert_eq!(m, crate::storage::ROOT_NOT_CURRENT)
+        }
+        other => panic!("a session signed by the old root: {other:?}"),
+    }
+    assert!(local(store, &t).await.is_none(), "nothing stored");
+    let mut stale = cert("session-a", day);
+    stale.session_id = a.session_id.clone();
+    match store
+        .rotate_session(&a, &stale, &token(), now(), &event("rot"))
+        .await
+    {
+        Err(crate::storage::StoreError::Conflict(m)) => {
+            assert_eq!(m, crate::storage::ROOT_NOT_CURRENT)
+        }
+        other => panic!("a rotation signed by the old root: {other:?}"),
+    }
+    assert!(
+        store
+            .dead_cert_serials(&[a.cert_serial], now())
+            .await
+            .expect("read")
+            .is_empty(),
+        "the refused rotation left the old certificate live"
+    );
+    let mut fresh = cert("session-b", day);
+    fresh.root_serial = ROOT_SERIAL + 1;
+    store
+        .create_session(alice, &fresh, &token(), now(), &event("b"), u64::MAX)
+        .await
+        .expect("a session signed by the current root");
+}

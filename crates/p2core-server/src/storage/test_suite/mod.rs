@@ -54,6 +54,11 @@
 //!   revoked, queues deleted, `Revoked` notices, `None` for an unknown actor).
 //! - `root_certificate_history`: `insert_server_cert`, `current_server_cert`,
 //!   `server_cert_at` (the previous root closed at the new one's start).
+//! - `concurrent_root_rotations_leave_one_current_root`: racing
+//!   `insert_server_cert` calls leave exactly one current root.
+//! - `certificates_of_a_rotated_out_root_are_refused`: `create_session` and
+//!   `rotate_session` refuse (`Conflict` with `ROOT_NOT_CURRENT`, nothing
+//!   stored) a certificate whose root is no longer current.
 //! - `root_rotation_event_reaches_every_live_local_session`: the event of
 //!   `insert_server_cert` reaches every live local session of every actor,
 //!   no expired or ended one; no event, nothing queued.
@@ -220,6 +225,8 @@ macro_rules! store_test_suite {
             challenge_bounds_exact_under_concurrency,
             prune_challenges_removes_only_expired,
             certificate_changes_reach_watch_hooks_before_the_write_returns,
+            concurrent_root_rotations_leave_one_current_root,
+            certificates_of_a_rotated_out_root_are_refused,
         );
     };
     // One wrapper per case (internal: a backend runs every case).
@@ -345,9 +352,12 @@ async fn local(store: &impl Store, t: &[u8]) -> Option<LocalSession> {
     }
 }
 
-/// Runs `f(0)`, …, `f(n - 1)` at once on `n` threads, each on its own
-/// runtime, and returns their results in order: writers that truly race
-/// (joined futures of one task take turns at every await). Needs the
+/// Runs `f(0)`, …, `f(n - 1)` at once on `n` threads and returns their
+/// results in order: writers that truly race (joined futures of one task take
+/// turns at every await). Each thread drives its future itself, with the
+/// test runtime's handle: the sockets and timers a backend opens on the way
+/// belong to that runtime, as they would in a server (a runtime per thread
+/// would take them down with it when its thread ends). Needs the
 /// multi-threaded runtime the macro's tests run on.
 fn on_threads<F, Fut, T>(n: usize, f: F) -> Vec<T>
 where
@@ -355,19 +365,13 @@ where
     Fut: std::future::Future<Output = T>,
     T: Send,
 {
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::block_in_place(|| {
         std::thread::scope(|scope| {
             let f = &f;
+            let runtime = &runtime;
             let threads: Vec<_> = (0..n)
-                .map(|i| {
-                    scope.spawn(move || {
-                        tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                            .expect("a runtime for a racing writer")
-                            .block_on(f(i))
-                    })
-                })
+                .map(|i| scope.spawn(move || runtime.block_on(f(i))))
                 .collect();
             threads
                 .into_iter()

@@ -501,3 +501,69 @@ pub async fn check_root<S: Store>(
     }
     Ok(RootCheck::Fine)
 }
+
+#[cfg(test)]
+mod sealing_tests {
+    use super::{open_key, seal_key};
+    use crate::settings::KeyEncryptionKey;
+
+    /// Made by Python's `cryptography` (an implementation we did not write):
+    /// ```text
+    /// from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    /// k = bytes(range(32)); n = bytes(range(12)); aad = b'p2core server key 42'
+    /// ct = ChaCha20Poly1305(k).encrypt(n, b'-----BEGIN PRIVATE KEY-----\n', aad)
+    /// print((b'P2K1' + n + ct).hex())
+    /// ```
+    const VECTOR: &str = "50324b31000102030405060708090a0ba4d6252d0455e007fecd1fa3ca5458229d3592ac142d8094cbba02cfda9d183c1323a96710fe58a4db137559";
+
+    fn kek() -> KeyEncryptionKey {
+        let mut b = [0u8; 32];
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = u8::try_from(i).unwrap();
+        }
+        KeyEncryptionKey::from_bytes(b)
+    }
+
+    #[test]
+    fn a_key_sealed_by_another_implementation_opens() {
+        let sealed = hex::decode(VECTOR).unwrap();
+        assert_eq!(
+            open_key(&kek(), 42, &sealed).unwrap(),
+            b"-----BEGIN PRIVATE KEY-----\n"
+        );
+    }
+
+    #[test]
+    fn a_wrong_key_another_serial_or_a_changed_byte_does_not_open() {
+        let sealed = hex::decode(VECTOR).unwrap();
+        let other = KeyEncryptionKey::from_hex(&"ab".repeat(32)).unwrap();
+        assert!(open_key(&other, 42, &sealed).is_err());
+        assert!(
+            open_key(&kek(), 43, &sealed).is_err(),
+            "bound to its serial"
+        );
+        for i in 0..sealed.len() {
+            let mut bad = sealed.clone();
+            bad[i] ^= 1;
+            assert!(open_key(&kek(), 42, &bad).is_err(), "byte {i} changed");
+        }
+        assert!(open_key(&kek(), 42, &sealed[..20]).is_err(), "truncated");
+    }
+
+    #[test]
+    fn sealing_uses_a_fresh_nonce_and_opens_again() {
+        let a = seal_key(&kek(), 7, b"secret").unwrap();
+        let b = seal_key(&kek(), 7, b"secret").unwrap();
+        assert_ne!(a, b, "a random nonce per seal");
+        assert_eq!(open_key(&kek(), 7, &a).unwrap(), b"secret");
+    }
+
+    #[test]
+    fn key_encryption_keys_are_64_hex_digits_and_never_printed() {
+        assert!(KeyEncryptionKey::from_hex("abc").is_err());
+        assert!(KeyEncryptionKey::from_hex(&"zz".repeat(32)).is_err());
+        let k = KeyEncryptionKey::from_hex(&format!("  {}\n", "0f".repeat(32))).unwrap();
+        assert_eq!(k.as_bytes(), &[0x0f; 32]);
+        assert_eq!(format!("{k:?}"), "KeyEncryptionKey(..)");
+    }
+}

@@ -64,7 +64,12 @@ async fn signup(base: &str, name: &str, session: &str) -> Result<(FederationId, 
     Ok((fid, token))
 }
 
-async fn trust(base: &str, fid: &FederationId, session: &str, key: &SigningKey) -> Result<String, Error> {
+async fn trust(
+    base: &str,
+    fid: &FederationId,
+    session: &str,
+    key: &SigningKey,
+) -> Result<String, Error> {
     let csr = p2core_certs::build_csr(key, fid, &SessionId::new(session)?)?;
     Ok(Client::new(base)?
         .session_trust(&session_trust::Request {
@@ -78,7 +83,10 @@ async fn trust(base: &str, fid: &FederationId, session: &str, key: &SigningKey) 
 }
 
 fn unique(prefix: &str) -> String {
-    format!("{prefix}{}", hex::encode(p2core_types::random::bytes::<4>()))
+    format!(
+        "{prefix}{}",
+        hex::encode(p2core_types::random::bytes::<4>())
+    )
 }
 
 async fn events(a: &str, socket: &str, n: usize) -> Result<(), Error> {
@@ -160,7 +168,12 @@ async fn lookups(base: &str, seconds: u64, workers: usize) -> Result<(), Error> 
                 let mut samples = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let t = Instant::now();
-                    http.get(&url).send().await?.error_for_status()?.bytes().await?;
+                    http.get(&url)
+                        .send()
+                        .await?
+                        .error_for_status()?
+                        .bytes()
+                        .await?;
                     samples.push(t.elapsed());
                 }
                 Ok::<_, Error>(samples)
@@ -188,7 +201,11 @@ async fn lookups(base: &str, seconds: u64, workers: usize) -> Result<(), Error> 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |i: usize| args.get(i).cloned().ok_or("missing argument (see the file's docs)");
+    let arg = |i: usize| {
+        args.get(i)
+            .cloned()
+            .ok_or("missing argument (see the file's docs)")
+    };
     match arg(0)?.as_str() {
         "events" => {
             let (a, socket) = (arg(1)?, arg(2)?);

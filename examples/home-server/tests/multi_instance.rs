@@ -393,3 +393,87 @@ async fn resume_at_the_other_instance_loses_nothing() {
         "the event received (not acknowledged) at A and the one missed, in order"
     );
 }
+
+/// A free loopback port (bound and released; nginx binds it right after).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `deploy/nginx.conf`, as shipped, in front of the two instances: HTTP and
+/// the gateway's WebSocket upgrade go through it, and an instance that dies is
+/// taken out of the rotation while the other serves every request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_configuration_balances_http_and_websockets() {
+    let nginx = which_nginx();
+    let mut c = Cluster::start(&["--trust-forwarded-for", "--trusted-proxies", "1"]).await;
+    let port = free_port();
+    let conf =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nginx.conf"))
+            .unwrap()
+            .replace("127.0.0.1:3001", c.a().trim_start_matches("http://"))
+            .replace("127.0.0.1:3002", c.b().trim_start_matches("http://"))
+            .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
+    let prefix = c.dir.path().join("nginx");
+    std::fs::create_dir_all(&prefix).unwrap();
+    std::fs::write(prefix.join("nginx.conf"), conf).unwrap();
+    let proxy = std::process::Command::new(&nginx)
+        .arg("-p")
+        .arg(&prefix)
+        .args(["-c", "nginx.conf", "-g", "daemon off;"])
+        .spawn()
+        .expect("start nginx");
+    let lb = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "nginx did not listen on {port}");
+
+    let fid = register(&lb, "gina", "gina-pw").await;
+    let first = trust(&lb, &fid, "gina-pw", "phone").await;
+    let mut ws = raw_identify(&lb, &first.token).await;
+    // Sessions opened through the balancer land on both instances; each one's
+    // event reaches the socket, wherever the socket's instance is.
+    for i in 0..4 {
+        let s = trust(&lb, &fid, "gina-pw", &format!("s{i}")).await;
+        let ev = tokio::time::timeout(Duration::from_secs(10), recv(&mut ws))
+            .await
+            .expect("the event reaches the socket behind nginx");
+        assert_eq!(ev.d["cert"].as_str(), Some(s.cert_pem.as_str()));
+    }
+    // Instance A dies: every request through the balancer is still answered.
+    c.a.take().unwrap().kill_9();
+    for i in 0..6 {
+        register(&lb, &format!("after{i}"), "after-password").await;
+    }
+    stop_nginx(proxy);
+}
+
+/// SIGTERM to nginx's master (it stops its workers; SIGKILL would orphan them).
+fn stop_nginx(mut proxy: std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &proxy.id().to_string()])
+        .status();
+    let _ = proxy.wait();
+}
+
+/// The nginx binary (`.ci/run` installs it); a clear failure without it.
+fn which_nginx() -> std::path::PathBuf {
+    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] {
+        let p = Path::new(dir).join("nginx");
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!(
+        "this test runs the shipped nginx configuration and needs nginx (apt-get install nginx-light; .ci/run installs it)"
+    )
+}

@@ -477,3 +477,43 @@ fn which_nginx() -> std::path::PathBuf {
         "this test runs the shipped nginx configuration and needs nginx (apt-get install nginx-light; .ci/run installs it)"
     )
 }
+
+/// B's response cache of `GET /idcert/actor/{fid}` forgets the list when A
+/// issues a certificate: the next lookups at B show it within moments (the
+/// notification's way from A to B), never a list that stays stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_at_a_invalidates_the_cache_at_b() {
+    let c = Cluster::start(&[]).await;
+    let fid = register(c.a(), "hugo", "hugo-pw").await;
+    trust(c.a(), &fid, "hugo-pw", "one").await;
+    let lookup = |base: String| {
+        let fid = fid.clone();
+        async move {
+            client(&base)
+                .actor_idcerts(&fid, None, None)
+                .await
+                .unwrap()
+                .idcerts
+        }
+    };
+    // Filled (and served from B's cache from now on).
+    assert_eq!(lookup(c.b().to_owned()).await.len(), 1);
+    assert_eq!(lookup(c.b().to_owned()).await.len(), 1);
+    let two = trust(c.a(), &fid, "hugo-pw", "two").await;
+    let started = std::time::Instant::now();
+    loop {
+        let list = lookup(c.b().to_owned()).await;
+        if list.len() == 2 {
+            assert!(
+                list.contains(&two.cert_pem),
+                "the new certificate: {list:?}"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "B still serves the list from before A's write after 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::sql::{db_ts, is_unique_violation, parse_fid, parse_session, ts};
+use super::sql::{db_ts, is_unique_violation, parse_fid, parse_op, parse_session, ts};
 use super::*;
 
 mod challenges;
@@ -126,6 +126,7 @@ impl SqliteStore {
     }
 
     /// The pool of read-only connections (for `admin copy-to-postgres`).
+    #[cfg(feature = "postgres")]
     pub(crate) fn reader_pool(&self) -> &SqlitePool {
         &self.reader
     }
@@ -1133,7 +1134,7 @@ impl Store for SqliteStore {
                 Ok((
                     r.try_get("id")?,
                     r.try_get("n")?,
-                    u16::try_from(op).map_err(|_| StoreError::Corrupt(format!("opcode {op}")))?,
+                    parse_op(op)?,
                     r.try_get("d")?,
                 ))
             })
@@ -1250,8 +1251,7 @@ impl Store for SqliteStore {
                     actor_id,
                     session_id: session_id.clone(),
                     n: Arc::from(n),
-                    op: u16::try_from(op)
-                        .map_err(|_| StoreError::Corrupt(format!("opcode {op}")))?,
+                    op: parse_op(op)?,
                     d: Arc::from(d),
                 })
             })

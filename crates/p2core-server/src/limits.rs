@@ -342,6 +342,8 @@ const CLAIMS_OF_TARGET: usize = 1;
 pub struct SessionLimits {
     claims: Buckets<SessionKey>,
     writes: Buckets<SessionKey>,
+    /// Per minute: claims by a caller, claims of a target, writes (for the store's shared counters).
+    per_minute: [Option<u64>; 3],
 }
 
 impl SessionLimits {
@@ -358,7 +360,67 @@ impl SessionLimits {
                 max,
             ),
             writes: Buckets::new(vec![per_minute(limits.session_writes_per_minute)], max),
+            per_minute: [
+                limits.keypackage_claims_per_minute,
+                limits.keypackage_claims_per_actor_per_minute,
+                limits.session_writes_per_minute,
+            ]
+            .map(|n| n.filter(|n| *n > 0).map(u64::from)),
         }
+    }
+
+    /// [`claim`](Self::claim), then the same limits counted in the store
+    /// across every instance sharing it (see [`count_shared`]).
+    pub async fn claim_shared<S: crate::storage::Store>(
+        &self,
+        store: &S,
+        caller: &Caller,
+        target: i64,
+    ) -> ApiResult<()> {
+        self.claim(caller, target)?;
+        let keys = [
+            (
+                format!("claims|{:?}", session_key(caller)),
+                self.per_minute[0],
+            ),
+            (
+                format!("claims|{:?}", SessionKey::Target(target)),
+                self.per_minute[1],
+            ),
+        ];
+        count_shared(store, &keys)
+            .await
+            .map_err(|wait| limited("KeyPackage claim", "for this session or actor", wait))
+    }
+
+    /// [`write`](Self::write), then counted in the store across every instance.
+    pub async fn write_shared<S: crate::storage::Store>(
+        &self,
+        store: &S,
+        caller: &Caller,
+    ) -> ApiResult<()> {
+        self.write(caller)?;
+        self.write_key_shared(store, session_key(caller)).await
+    }
+
+    /// [`write_local`](Self::write_local), then counted in the store across every instance.
+    pub async fn write_local_shared<S: crate::storage::Store>(
+        &self,
+        store: &S,
+        session: &LocalSession,
+    ) -> ApiResult<()> {
+        self.write_local(session)?;
+        self.write_key_shared(store, local_key(session)).await
+    }
+
+    async fn write_key_shared<S: crate::storage::Store>(
+        &self,
+        store: &S,
+        key: SessionKey,
+    ) -> ApiResult<()> {
+        count_shared(store, &[(format!("writes|{key:?}"), self.per_minute[2])])
+            .await
+            .map_err(|wait| limited("write", "from this session", wait))
     }
 
     /// 429 unless `caller` may claim KeyPackages of the local actor `target` now.
@@ -414,6 +476,39 @@ pub fn too_many_requests(what: &str, wait: Duration) -> Response {
     limited(what, "from this address or network", wait).into_response()
 }
 
+/// Counts one hit on each of `keys` (name, limit per minute; `None` = no
+/// limit, not counted) in the store's shared counters, in fixed one-minute
+/// windows of the clock; the wait until the window ends when any is over its
+/// limit. A store that does not count, or fails (logged), lets it through:
+/// the instance's in-memory limits still apply.
+pub async fn count_shared<S: crate::storage::Store>(
+    store: &S,
+    keys: &[(String, Option<u64>)],
+) -> Result<(), Duration> {
+    let (names, limits): (Vec<String>, Vec<u64>) = keys
+        .iter()
+        .filter_map(|(k, q)| Some((k.clone(), (*q)?)))
+        .unzip();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let now = p2core_types::UnixTimestamp::now();
+    let window = now.0 - now.0 % 60;
+    match store
+        .count_hits(&names, p2core_types::UnixTimestamp(window))
+        .await
+    {
+        Ok(Some(hits)) if hits.iter().zip(&limits).any(|(h, q)| h > q) => Err(Duration::from_secs(
+            (window + 60).saturating_sub(now.0).max(1),
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "the shared rate-limit counters failed; counting in memory only");
+            Ok(())
+        }
+    }
+}
+
 /// The limit counted in the store, across every instance sharing it (a
 /// store that does not count: always `Ok`). Fixed one-minute windows: at most
 /// the limit per minute of the clock in all, whichever instance answers. A
@@ -424,28 +519,14 @@ pub async fn shared_check<S: crate::storage::Store>(
     limit: &RateLimit,
     addr: IpAddr,
 ) -> Result<(), Duration> {
-    let now = p2core_types::UnixTimestamp::now();
-    let window = now.0 - now.0 % 60;
-    let (keys, limits): (Vec<String>, Vec<u64>) = address_keys(addr)
+    let keys: Vec<(String, Option<u64>)> = address_keys(addr)
         .into_iter()
-        .filter_map(|(net, level)| {
-            let q = limit.per_minute.get(level).copied().flatten()?;
-            Some((format!("{}|{net}", limit.name), q))
+        .map(|(net, level)| {
+            let q = limit.per_minute.get(level).copied().flatten();
+            (format!("{}|{net}", limit.name), q)
         })
-        .unzip();
-    match store
-        .count_hits(&keys, p2core_types::UnixTimestamp(window))
-        .await
-    {
-        Ok(Some(hits)) if hits.iter().zip(&limits).any(|(h, q)| h > q) => Err(Duration::from_secs(
-            (window + 60).saturating_sub(now.0).max(1),
-        )),
-        Ok(_) => Ok(()),
-        Err(e) => {
-            tracing::warn!(route = limit.name, error = %e, "the shared rate-limit counters failed; counting in memory only");
-            Ok(())
-        }
-    }
+        .collect();
+    count_shared(store, &keys).await
 }
 
 /// Middleware: answers 429 when the client address is over the route's limit

@@ -156,7 +156,13 @@ async fn rate_limit_is_shared_by_the_instances() {
     if second > 40 {
         tokio::time::sleep(Duration::from_secs(61 - second)).await;
     }
-    let c = Cluster::start(&["--rate-register-per-minute", "3"]).await;
+    let c = Cluster::start(&[
+        "--rate-register-per-minute",
+        "3",
+        "--rate-session-writes-per-minute",
+        "2",
+    ])
+    .await;
     register(c.a(), "r1", "pw-pw-pw-1").await;
     register(c.b(), "r2", "pw-pw-pw-2").await;
     register(c.a(), "r3", "pw-pw-pw-3").await;
@@ -169,6 +175,35 @@ async fn rate_limit_is_shared_by_the_instances() {
         })
         .await;
     assert_api_error(refused, 429, ErrorCode::TooManyRequests);
+
+    // Per session: 2 writes per minute in all (here ID-Cert rotations, at A then B).
+    let fid = p2core_types::FederationId::new("r1@localhost").unwrap();
+    let mut token = trust(c.a(), &fid, "pw-pw-pw-1", "desk").await.token;
+    let session = p2core_types::SessionId::new("desk").unwrap();
+    let rotate = |base: String, token: String| {
+        let (fid, session) = (fid.clone(), session.clone());
+        async move {
+            let csr = p2core_certs::build_csr(&common::new_key(), &fid, &session).unwrap();
+            common::authed(&base, &token)
+                .rotate_session_idcert(&p2core_routes::rotate_session_idcert::Request {
+                    csr: csr.to_pem(),
+                })
+                .await
+        }
+    };
+    token = rotate(c.a().to_owned(), token)
+        .await
+        .expect("first write, at A")
+        .token;
+    token = rotate(c.b().to_owned(), token)
+        .await
+        .expect("second write, at B")
+        .token;
+    assert_api_error(
+        rotate(c.a().to_owned(), token).await,
+        429,
+        ErrorCode::TooManyRequests,
+    );
 }
 
 /// SIGKILL of instance A in the middle of writes at both instances: every

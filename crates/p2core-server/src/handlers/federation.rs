@@ -171,7 +171,11 @@ pub async fn update_extern_idcert<S: Store>(
     auth: Auth,
     PemBody(pem): PemBody,
 ) -> ApiResult<StatusCode> {
-    state.rate_limits.sessions.write(&auth.0)?;
+    state
+        .rate_limits
+        .sessions
+        .write_shared(&state.store, &auth.0)
+        .await?;
     match auth.0 {
         Caller::Local(me) => {
             // A local session's certificate is known here already; accept only that one.

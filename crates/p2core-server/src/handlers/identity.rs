@@ -392,7 +392,11 @@ pub async fn rotate_inner<S: Store>(
     session: LocalSession,
     csr_pem: &str,
 ) -> ApiResult<(String, String)> {
-    state.rate_limits.sessions.write_local(&session)?;
+    state
+        .rate_limits
+        .sessions
+        .write_local_shared(&state.store, &session)
+        .await?;
     let csr = parse_csr(csr_pem)?;
     if csr.session_id() != Some(&session.session_id) {
         return Err(ApiError::new(
@@ -456,7 +460,11 @@ pub async fn delete_session<S: Store>(
     let target = params.session_id.ok_or_else(|| {
         ApiError::bad_request("missing session_id (JSON body or query parameter)")
     })?;
-    state.rate_limits.sessions.write(&auth.0)?;
+    state
+        .rate_limits
+        .sessions
+        .write_shared(&state.store, &auth.0)
+        .await?;
     match auth.0 {
         Caller::Local(me) => {
             let key = crate::keys::current(&state)

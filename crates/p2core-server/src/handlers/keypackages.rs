@@ -69,7 +69,11 @@ pub async fn upload_key_packages<S: Store>(
     JsonBody(body): JsonBody<Vec<String>>,
 ) -> ApiResult<StatusCode> {
     let session = auth.local()?;
-    state.rate_limits.sessions.write_local(&session)?;
+    state
+        .rate_limits
+        .sessions
+        .write_local_shared(&state.store, &session)
+        .await?;
     if body.is_empty() {
         return Err(ApiError::bad_request("send at least one KeyPackage"));
     }
@@ -97,7 +101,11 @@ pub async fn replace_last_resort_key_package<S: Store>(
     JsonBody(body): JsonBody<String>,
 ) -> ApiResult<StatusCode> {
     let session = auth.local()?;
-    state.rate_limits.sessions.write_local(&session)?;
+    state
+        .rate_limits
+        .sessions
+        .write_local_shared(&state.store, &session)
+        .await?;
     let kps = validate(&session, std::slice::from_ref(&body), true)?;
     store(&state, &session, &kps).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -113,7 +121,11 @@ pub async fn get_key_packages<S: Store>(
     PathParam(fid): PathParam,
 ) -> ApiResult<Json<Vec<String>>> {
     let actor_id = local_actor(&state, &fid).await?;
-    state.rate_limits.sessions.claim(&auth.0, actor_id)?;
+    state
+        .rate_limits
+        .sessions
+        .claim_shared(&state.store, &auth.0, actor_id)
+        .await?;
     let low = |remaining: u64, last_resort_used: bool| {
         PendingEvent::new(&LowKeyPackages {
             remaining,

@@ -38,18 +38,42 @@ mod shared_by_instances {
         let t = UnixTimestamp(1_000_000);
         let until = UnixTimestamp(t.0 + 60);
         assert!(store.lease_job("prune", 1, t, until).await.unwrap());
-        assert!(!store.lease_job("prune", 2, t, until).await.unwrap(), "held by 1");
-        assert!(store.lease_job("other-job", 2, t, until).await.unwrap(), "per job");
+        assert!(
+            !store.lease_job("prune", 2, t, until).await.unwrap(),
+            "held by 1"
+        );
+        assert!(
+            store.lease_job("other-job", 2, t, until).await.unwrap(),
+            "per job"
+        );
         let later = UnixTimestamp(t.0 + 30);
         assert!(
-            store.lease_job("prune", 1, later, UnixTimestamp(later.0 + 60)).await.unwrap(),
+            store
+                .lease_job("prune", 1, later, UnixTimestamp(later.0 + 60))
+                .await
+                .unwrap(),
             "the holder renews"
         );
-        assert!(!store.lease_job("prune", 2, UnixTimestamp(t.0 + 80), until).await.unwrap());
+        assert!(
+            !store
+                .lease_job("prune", 2, UnixTimestamp(t.0 + 80), until)
+                .await
+                .unwrap()
+        );
         // 1 died: its lease (renewed until t+90) runs out.
         let after = UnixTimestamp(t.0 + 91);
-        assert!(store.lease_job("prune", 2, after, UnixTimestamp(after.0 + 60)).await.unwrap());
-        assert!(!store.lease_job("prune", 1, after, UnixTimestamp(after.0 + 60)).await.unwrap());
+        assert!(
+            store
+                .lease_job("prune", 2, after, UnixTimestamp(after.0 + 60))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .lease_job("prune", 1, after, UnixTimestamp(after.0 + 60))
+                .await
+                .unwrap()
+        );
     }
 
     /// Concurrent hits on one counter from two stores (two instances) are all
@@ -59,7 +83,10 @@ mod shared_by_instances {
         let (a, db) = fresh_store().await;
         let b = PgStore::open(db.url()).await.unwrap();
         let w = UnixTimestamp(600);
-        let keys = vec!["register|10.0.0.0/24".to_owned(), "register|10.0.0.1/32".to_owned()];
+        let keys = vec![
+            "register|10.0.0.0/24".to_owned(),
+            "register|10.0.0.1/32".to_owned(),
+        ];
         let mut tasks = Vec::new();
         for i in 0..40 {
             let (store, keys) = (if i % 2 == 0 { a.clone() } else { b.clone() }, keys.clone());
@@ -89,9 +116,18 @@ mod shared_by_instances {
         let (store, _db) = fresh_store().await;
         assert!(store.keeps_server_keys());
         assert_eq!(store.server_key(7).await.unwrap(), None);
-        store.put_server_key(7, b"sealed-7", UnixTimestamp(1)).await.unwrap();
-        store.put_server_key(7, b"other", UnixTimestamp(2)).await.unwrap();
-        assert_eq!(store.server_key(7).await.unwrap().as_deref(), Some(&b"sealed-7"[..]));
+        store
+            .put_server_key(7, b"sealed-7", UnixTimestamp(1))
+            .await
+            .unwrap();
+        store
+            .put_server_key(7, b"other", UnixTimestamp(2))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.server_key(7).await.unwrap().as_deref(),
+            Some(&b"sealed-7"[..])
+        );
     }
 
     /// The listening connection is killed (as a database restart or a network
@@ -120,7 +156,10 @@ mod shared_by_instances {
             }
         })
         .await;
-        assert!(resync.is_ok(), "Resync announced after the channel was lost");
+        assert!(
+            resync.is_ok(),
+            "Resync announced after the channel was lost"
+        );
         // A write at the other store reaches this one again (it reconnected).
         let mut again = store.subscribe_sessions();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 mod builder;
+mod cacheable;
 mod csr;
 mod error;
 mod issue;
@@ -10,6 +11,7 @@ mod profile;
 mod root;
 mod verify;
 
+pub use cacheable::{CacheableVerifyError, verify_cacheable};
 pub use csr::build_csr;
 pub use error::{CertError, CertKind};
 pub use issue::{DEFAULT_ACTOR_CERT_VALIDITY, Issuer, MAX_ACTOR_CERT_VALIDITY, fresh_serial};

@@ -346,6 +346,33 @@ impl IdCert {
         self.session_id.as_ref()
     }
 
+    /// The serial number as an unsigned decimal integer of any length (what
+    /// the current revision signs in a `CacheableIdCert`); `None` for a
+    /// negative or zero serial.
+    pub fn serial_decimal(&self) -> Option<String> {
+        let bytes = self.cert.tbs_certificate().serial_number().as_bytes();
+        let (&first, _) = bytes.split_first()?;
+        if first & 0x80 != 0 {
+            return None;
+        }
+        // Repeated division by 10 of the big-endian magnitude.
+        let mut digits = Vec::new();
+        let mut n: Vec<u8> = bytes.to_vec();
+        while n.iter().any(|&b| b != 0) {
+            let mut rem = 0u16;
+            for b in &mut n {
+                let cur = (rem << 8) | u16::from(*b);
+                *b = u8::try_from(cur / 10).unwrap_or(0);
+                rem = cur % 10;
+            }
+            digits.push(char::from(b'0' + u8::try_from(rem).unwrap_or(0)));
+        }
+        if digits.is_empty() {
+            return None;
+        }
+        Some(digits.into_iter().rev().collect())
+    }
+
     /// The serial number if it is a positive integer below 2^64.
     pub fn serial_u64(&self) -> Option<u64> {
         serial_to_u64(self.cert.tbs_certificate().serial_number().as_bytes())

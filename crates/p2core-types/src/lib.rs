@@ -3,12 +3,14 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod cacheable_cert;
 pub mod challenge;
 pub mod error;
 pub mod events;
 pub mod fid;
 pub mod gateway;
 pub mod idcert;
+pub mod jcs;
 #[cfg(feature = "mls")]
 pub mod keypackage;
 pub mod pdn;
@@ -18,6 +20,7 @@ pub mod timestamp;
 #[cfg(feature = "chrono")]
 mod timestamp_chrono;
 
+pub use cacheable_cert::{CacheableError, CacheableIdCert};
 pub use challenge::{ChallengeError, ChallengeString, CompletedChallenge};
 pub use error::{ErrorBody, ErrorCode};
 pub use events::Event;

@@ -115,3 +115,17 @@ fn p2core_jcs_matches_the_canonicalizer_polyproto_uses() {
         assert!(jcs::is_canonical(&theirs));
     }
 }
+
+#[test]
+fn p2core_problem_details_parse_as_the_sdks_p2_problem_details() {
+    use p2core_types::problem::ProblemDetails;
+    let ours = ProblemDetails::core(p2core_types::ErrorCode::NotFound, "no such actor");
+    let text = ours.to_canonical_json();
+    assert_eq!(serde_json_canonicalizer::pipe(&text).unwrap(), text);
+    let theirs: polyproto::errors::problem_details::P2ProblemDetails =
+        serde_json::from_str(&text).expect("polyproto reads p2core's problem details");
+    assert_eq!(theirs.namespace().to_string(), "https://polyproto.org/core");
+    let pd = theirs.as_problem_details();
+    assert_eq!(pd.status.map(|s| s.as_u16()), Some(404));
+    assert_eq!(pd.detail.as_deref(), Some("no such actor"));
+}

@@ -14,6 +14,7 @@ pub mod jcs;
 #[cfg(feature = "mls")]
 pub mod keypackage;
 pub mod pdn;
+pub mod problem;
 pub mod random;
 pub mod session_id;
 pub mod timestamp;
